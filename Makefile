@@ -1,0 +1,34 @@
+# Two commands do all set-up: `make run` and `make test`. Both create the
+# virtual environment in .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lab venv benchmark clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 > /dev/null
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Execute every notebook in full mode, in a fresh kernel, into build/.
+run: $(STAMP)
+	GENAI_TF_MODE=full $(BIN)/python -m genai_tf.run_notebooks --out build $(NOTEBOOKS)
+
+# Unit tests, doctests, and nbval over every notebook in quick mode.
+test: $(STAMP)
+	GENAI_TF_MODE=quick $(BIN)/python -m pytest -q tests genai_tf --nbval-lax notebooks
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/budgets.py
+
+clean:
+	rm -rf build outputs

@@ -1,0 +1,151 @@
+"""Run configuration in one place: the quick/full mode, seeding, quiet logging.
+
+The mode is read from one environment variable, ``GENAI_TF_MODE``, by one
+function, :func:`get_mode`. ``make test`` sets it to ``quick`` so nbval can
+execute every notebook on tiny budgets; everything else (``make run``, a
+student in JupyterLab) gets ``full``.
+"""
+
+import logging
+import os
+import platform
+import warnings
+from pathlib import Path
+
+MODE_ENV = "GENAI_TF_MODE"
+MODES = ("quick", "full")
+OUTPUTS_ENV = "GENAI_TF_OUTPUTS"
+KEY_FIGURE_PREFIX = "[key figure]"
+
+
+def get_mode(environ=None):
+    """Return the run mode, ``"full"`` unless ``GENAI_TF_MODE`` says otherwise.
+
+    Args:
+        environ: mapping to read instead of ``os.environ`` (for tests).
+
+    Returns:
+        ``"quick"`` or ``"full"``.
+
+    Raises:
+        ValueError: if the variable holds anything else.
+
+    Example:
+    >>> get_mode({"GENAI_TF_MODE": "quick"})
+    'quick'
+    >>> get_mode({})
+    'full'
+    """
+    environ = os.environ if environ is None else environ
+    raw = environ.get(MODE_ENV, "full")
+    mode = raw.strip().lower() or "full"
+    if mode not in MODES:
+        raise ValueError(f"{MODE_ENV} must be one of {MODES}. Received: {MODE_ENV}={raw!r}")
+    return mode
+
+
+def budget(*, quick, full, mode=None):
+    """Pick a training budget by mode: ``quick`` under the test command, else ``full``.
+
+    Args:
+        quick: the value used in quick mode (tiny, for CI).
+        full: the value used in full mode (real results on a 2-core CPU).
+        mode: override the mode instead of reading ``GENAI_TF_MODE``.
+
+    Returns:
+        One of the two values.
+
+    Example:
+    >>> budget(quick=10, full=5000, mode="quick")
+    10
+    """
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}. Received: mode={mode!r}")
+    return quick if (mode or get_mode()) == "quick" else full
+
+
+def quiet_tensorflow():
+    """Silence TensorFlow's and absl's info logs and Python warnings for notebooks.
+
+    Errors still show. Call before heavy TensorFlow work; importing genai_tf
+    already sets ``TF_CPP_MIN_LOG_LEVEL`` for the C++ side.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.get_logger().setLevel(logging.ERROR)
+    tf.autograph.set_verbosity(0)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="keras")
+
+
+def set_seed(seed=0, deterministic=True):
+    """Seed Python, NumPy, TensorFlow and Keras; optionally make TF ops deterministic.
+
+    With ``deterministic=True`` (the default) TensorFlow's op determinism is
+    switched on, so the same seed gives the same numbers on the same machine
+    and library versions. Results can still differ across machines (other
+    CPU instruction sets, oneDNN kernels) and across TensorFlow versions.
+
+    Args:
+        seed: non-negative integer.
+        deterministic: also call ``tf.config.experimental.enable_op_determinism``.
+
+    Raises:
+        ValueError: if ``seed`` is not a non-negative integer.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def outputs_dir(*parts):
+    """Return (and create) a folder for training outputs, git-ignored.
+
+    ``GENAI_TF_OUTPUTS`` overrides the default, ``outputs/`` at the top of the
+    repository (beside ``genai_tf/``).
+    """
+    root = os.environ.get(OUTPUTS_ENV)
+    base = Path(root) if root else Path(__file__).resolve().parent.parent / "outputs"
+    path = base.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def key_figure(name, value, fmt="{}"):
+    """Print a notebook's key figure in the line format ``make run`` summarises.
+
+    Example:
+    >>> key_figure("held-out accuracy", 0.9712, "{:.3f}")
+    [key figure] held-out accuracy: 0.971
+    """
+    print(f"{KEY_FIGURE_PREFIX} {name}: {fmt.format(value)}")
+
+
+def setup_notebook(seed=0, deterministic=True):
+    """The first cell of every notebook: quiet logs, seed everything, report the mode.
+
+    Prints one line with the versions, the mode and the seed (the stored
+    notebooks are checked to say ``mode=full``).
+
+    Returns:
+        The mode, ``"quick"`` or ``"full"``.
+    """
+    quiet_tensorflow()
+    set_seed(seed, deterministic=deterministic)
+    import keras
+    import tensorflow as tf
+
+    mode = get_mode()
+    print(
+        f"genai_tf · mode={mode} · seed={seed} · TensorFlow {tf.__version__} · "
+        f"Keras {keras.__version__} · Python {platform.python_version()}"
+    )
+    return mode

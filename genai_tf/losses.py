@@ -1,0 +1,301 @@
+"""Losses and log-likelihoods of the curriculum: pure functions on tensors.
+
+Names follow TF-GAN. Every function takes logits where a probability would
+otherwise be involved, so it stays finite for logits of +-100, and checks the
+shapes it is given: a mismatch raises ``ValueError`` naming both shapes
+(feeding images where logits belong, E-000-4 and E-003-4, is caught this way).
+
+Sign convention: a *loss* is minimised. A *log-likelihood* or *ELBO* is
+maximised; its negative is the loss.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _as_float(x, name):
+    x = tf.convert_to_tensor(x)
+    if not x.dtype.is_floating:
+        x = tf.cast(x, tf.float32)
+    if x.shape.rank == 0:
+        raise ValueError(f"{name} must have a batch axis. Received: {name} with shape ()")
+    return x
+
+
+def _same_shape(a, b, name_a, name_b, from_axis=0):
+    if a.shape.rank != b.shape.rank or not a.shape[from_axis:].is_compatible_with(
+        b.shape[from_axis:]
+    ):
+        what = "the same shape" if from_axis == 0 else "the same shape after the batch axis"
+        raise ValueError(
+            f"{name_a} and {name_b} must have {what}. "
+            f"Received: {name_a}.shape={tuple(a.shape)}, {name_b}.shape={tuple(b.shape)}"
+        )
+
+
+def _sum_per_example(x):
+    """Sum every axis but the first: (batch, ...) -> (batch,)."""
+    return tf.reduce_sum(tf.reshape(x, (tf.shape(x)[0], -1)), axis=1)
+
+
+def minimax_discriminator_loss(real_logits, fake_logits):
+    """Discriminator loss of the minimax GAN: the negative of the value V(D, G).
+
+    Formula:
+        V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))],  D = sigmoid(logits)
+        loss = -V = mean(softplus(-real_logits)) + mean(softplus(fake_logits))
+
+    Both terms are binary cross-entropies (real labelled 1, fake labelled 0),
+    so at logits of 0 the loss is log 2 + log 2. No label smoothing (TF-GAN's
+    default of 0.25 is not used here).
+
+    See "Generative Adversarial Nets", Goodfellow et al., 2014
+    (https://arxiv.org/abs/1406.2661).
+
+    Args:
+        real_logits: discriminator logits on real data, shape (batch_size, 1),
+            range (-inf, inf). Logits, not probabilities.
+        fake_logits: discriminator logits on generated samples, same shape
+            after the batch axis as ``real_logits`` (the batch sizes may differ).
+
+    Returns:
+        Scalar float tensor.
+
+    Example:
+    >>> round(float(minimax_discriminator_loss([[0.0]], [[0.0]])), 4)  # 2 log 2
+    1.3863
+    """
+    real_logits = _as_float(real_logits, "real_logits")
+    fake_logits = _as_float(fake_logits, "fake_logits")
+    _same_shape(real_logits, fake_logits, "real_logits", "fake_logits", from_axis=1)
+    return tf.reduce_mean(tf.math.softplus(-real_logits)) + tf.reduce_mean(
+        tf.math.softplus(fake_logits)
+    )
+
+
+def minimax_generator_loss(fake_logits):
+    """Saturating generator loss of the minimax GAN (the original formulation).
+
+    Formula:
+        loss = E_z[log(1 - D(G(z)))] = mean(-softplus(fake_logits))
+
+    Its gradient with respect to the logit is -sigmoid(fake_logits), which
+    vanishes when the discriminator confidently rejects the samples
+    (D(G(z)) -> 0), exactly when the generator most needs a signal. Use
+    :func:`modified_generator_loss` in practice.
+
+    See "Generative Adversarial Nets" (https://arxiv.org/abs/1406.2661), eq. 1.
+
+    Args:
+        fake_logits: discriminator logits on generated samples,
+            shape (batch_size, 1), range (-inf, inf). Not probabilities.
+
+    Returns:
+        Scalar float tensor (it is <= 0).
+
+    Example:
+    >>> round(float(minimax_generator_loss([[0.0]])), 4)  # log(1/2)
+    -0.6931
+    """
+    fake_logits = _as_float(fake_logits, "fake_logits")
+    return tf.reduce_mean(-tf.math.softplus(fake_logits))
+
+
+def modified_generator_loss(fake_logits):
+    """Non-saturating generator loss: the one used in practice.
+
+    Formula:
+        loss = E_z[-log D(G(z))] = mean(softplus(-fake_logits))
+
+    Its gradient with respect to the logit is -(1 - sigmoid(fake_logits)),
+    close to -1 when D(G(z)) -> 0, so a rejected generator still learns.
+
+    See "Generative Adversarial Nets" (https://arxiv.org/abs/1406.2661), sec. 3.
+
+    Args:
+        fake_logits: discriminator logits on generated samples,
+            shape (batch_size, 1), range (-inf, inf). Not probabilities.
+
+    Returns:
+        Scalar float tensor (it is >= 0).
+
+    Example:
+    >>> round(float(modified_generator_loss([[0.0]])), 4)  # log 2
+    0.6931
+    """
+    fake_logits = _as_float(fake_logits, "fake_logits")
+    return tf.reduce_mean(tf.math.softplus(-fake_logits))
+
+
+def gaussian_kl_divergence(z_mean, z_log_var):
+    """KL(q || p) of a diagonal Gaussian q = N(z_mean, exp(z_log_var)) from p = N(0, I).
+
+    Formula:
+        KL = -1/2 * sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2)
+
+    Summed over the latent dimensions, one value per example. It depends on
+    the variance: for mu = 0 it is 0 only at sigma = 1 (compare E-001-3, whose
+    version ignores sigma).
+
+    See "Auto-Encoding Variational Bayes", Kingma & Welling, 2013
+    (https://arxiv.org/abs/1312.6114), appendix B.
+
+    Args:
+        z_mean: posterior means, shape (batch_size, latent_dim).
+        z_log_var: posterior log-variances (log sigma^2, not sigma),
+            same shape as ``z_mean``.
+
+    Returns:
+        Float tensor of shape (batch_size,), in nats, >= 0.
+
+    Example:
+    >>> [round(float(v), 4) for v in gaussian_kl_divergence([[1.0, 1.0]], [[0.0, 0.0]])]
+    [1.0]
+    """
+    z_mean = _as_float(z_mean, "z_mean")
+    z_log_var = _as_float(z_log_var, "z_log_var")
+    _same_shape(z_mean, z_log_var, "z_mean", "z_log_var")
+    terms = 1.0 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var)
+    return -0.5 * _sum_per_example(terms)
+
+
+def bernoulli_log_likelihood(x, logits):
+    """log p(x | logits) of independent Bernoulli pixels, from logits.
+
+    Formula:
+        log p(x) = sum_i [x_i * l_i - softplus(l_i)]
+                 = -sum_i binary_cross_entropy(x_i, sigmoid(l_i))
+
+    Computed with ``tf.nn.sigmoid_cross_entropy_with_logits``, so it is finite
+    for logits of +-100. ``x`` may be binary or a grey level in [0, 1] (then it
+    is the continuous-target cross-entropy, not a normalised likelihood).
+
+    Args:
+        x: targets in [0, 1], shape (batch_size, ...).
+        logits: decoder logits, same shape as ``x``. Logits, not probabilities.
+
+    Returns:
+        Float tensor of shape (batch_size,): log-likelihood in nats, <= 0 for
+        binary ``x``.
+
+    Example:
+    >>> [round(float(v), 4) for v in bernoulli_log_likelihood([[1.0, 0.0]], [[0.0, 0.0]])]
+    [-1.3863]
+    """
+    x = _as_float(x, "x")
+    logits = _as_float(logits, "logits")
+    _same_shape(x, logits, "x", "logits")
+    x = tf.cast(x, logits.dtype)
+    return -_sum_per_example(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits))
+
+
+def gaussian_log_likelihood(x, mean, log_var):
+    """log N(x | mean, exp(log_var)) of independent Gaussian dimensions.
+
+    Formula:
+        log p(x) = -1/2 * sum_i [log(2 pi) + log_var_i + (x_i - mean_i)^2 / exp(log_var_i)]
+
+    Args:
+        x: observations, shape (batch_size, ...).
+        mean: predicted means, same shape as ``x``.
+        log_var: log-variances, same shape as ``x`` or broadcastable to it
+            (a scalar gives one fixed variance for every dimension).
+
+    Returns:
+        Float tensor of shape (batch_size,), in nats.
+
+    Example:
+    >>> [round(float(v), 4) for v in gaussian_log_likelihood([[0.0]], [[0.0]], 0.0)]  # -log(2 pi)/2
+    [-0.9189]
+    """
+    x = _as_float(x, "x")
+    mean = _as_float(mean, "mean")
+    _same_shape(x, mean, "x", "mean")
+    log_var = tf.cast(tf.convert_to_tensor(log_var), mean.dtype)
+    try:
+        tf.broadcast_static_shape(x.shape, log_var.shape)
+    except ValueError:
+        raise ValueError(
+            "log_var must have the shape of x or broadcast to it. "
+            f"Received: x.shape={tuple(x.shape)}, log_var.shape={tuple(log_var.shape)}"
+        ) from None
+    x = tf.cast(x, mean.dtype)
+    terms = LOG_2PI + log_var + tf.square(x - mean) * tf.exp(-log_var)
+    return -0.5 * _sum_per_example(terms + tf.zeros_like(x))
+
+
+def elbo(log_likelihood, kl_divergence, beta=1.0):
+    """Evidence lower bound per example: reconstruction term minus (beta times) the KL.
+
+    Formula:
+        ELBO(x) = E_{q(z|x)}[log p(x|z)] - beta * KL(q(z|x) || p(z))  <=  log p(x)
+
+    The bound holds for beta = 1; beta > 1 gives the beta-VAE objective. The
+    VAE loss to minimise is ``-mean(elbo(...))``.
+
+    See "Auto-Encoding Variational Bayes" (https://arxiv.org/abs/1312.6114), eq. 3,
+    and "beta-VAE", Higgins et al., ICLR 2017.
+
+    Args:
+        log_likelihood: a one-sample estimate of E_q[log p(x|z)] per example,
+            shape (batch_size,), e.g. from :func:`bernoulli_log_likelihood`.
+        kl_divergence: KL(q(z|x) || p(z)) per example, shape (batch_size,),
+            e.g. from :func:`gaussian_kl_divergence`.
+        beta: weight of the KL term, >= 0.
+
+    Returns:
+        Float tensor of shape (batch_size,), in nats.
+
+    Example:
+    >>> [float(v) for v in elbo([-3.0, -2.0], [1.0, 0.5])]
+    [-4.0, -2.5]
+    """
+    log_likelihood = _as_float(log_likelihood, "log_likelihood")
+    kl_divergence = _as_float(kl_divergence, "kl_divergence")
+    _same_shape(log_likelihood, kl_divergence, "log_likelihood", "kl_divergence")
+    if log_likelihood.shape.rank != 1:
+        raise ValueError(
+            "log_likelihood and kl_divergence must be per-example vectors of shape "
+            f"(batch_size,). Received: shape={tuple(log_likelihood.shape)}"
+        )
+    if not isinstance(beta, tf.Tensor) and beta < 0:
+        raise ValueError(f"beta must be >= 0. Received: beta={beta}")
+    return log_likelihood - tf.cast(beta, log_likelihood.dtype) * kl_divergence
+
+
+def reparameterize(z_mean, z_log_var, seed=None):
+    """Draw z ~ N(z_mean, exp(z_log_var)) as a differentiable function of both.
+
+    Formula:
+        z = mu + exp(log_var / 2) * eps,   eps ~ N(0, I)
+
+    The randomness sits in eps, which does not depend on the parameters, so
+    gradients flow to ``z_mean`` and ``z_log_var`` (the reparameterisation
+    trick). Predicting the log-variance keeps sigma positive for any network
+    output (compare E-001-3).
+
+    See "Auto-Encoding Variational Bayes" (https://arxiv.org/abs/1312.6114), sec. 2.4.
+
+    Args:
+        z_mean: means, shape (batch_size, latent_dim).
+        z_log_var: log-variances, same shape.
+        seed: None, an int, or a ``keras.random.SeedGenerator`` (use the
+            generator inside ``tf.function`` so each call draws new noise).
+
+    Returns:
+        Float tensor of the shape of ``z_mean``.
+
+    Example:
+    >>> z = reparameterize([[0.0, 5.0]], [[-100.0, -100.0]], seed=1)  # sigma ~ 0
+    >>> [round(float(v), 4) for v in z[0]]
+    [0.0, 5.0]
+    """
+    z_mean = _as_float(z_mean, "z_mean")
+    z_log_var = _as_float(z_log_var, "z_log_var")
+    _same_shape(z_mean, z_log_var, "z_mean", "z_log_var")
+    eps = keras.random.normal(tf.shape(z_mean), dtype=z_mean.dtype, seed=seed)
+    return z_mean + tf.exp(0.5 * z_log_var) * eps

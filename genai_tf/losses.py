@@ -17,9 +17,12 @@ import tensorflow as tf
 LOG_2PI = math.log(2.0 * math.pi)
 
 
-def _as_float(x, name):
+def _as_float(x, name, dtype=None):
+    """Convert to a float tensor (of ``dtype`` when given) that has a batch axis."""
     x = tf.convert_to_tensor(x)
-    if not x.dtype.is_floating:
+    if dtype is not None:
+        x = tf.cast(x, dtype)
+    elif not x.dtype.is_floating:
         x = tf.cast(x, tf.float32)
     if x.shape.rank == 0:
         raise ValueError(f"{name} must have a batch axis. Received: {name} with shape ()")
@@ -70,7 +73,7 @@ def minimax_discriminator_loss(real_logits, fake_logits):
     1.3863
     """
     real_logits = _as_float(real_logits, "real_logits")
-    fake_logits = _as_float(fake_logits, "fake_logits")
+    fake_logits = _as_float(fake_logits, "fake_logits", real_logits.dtype)
     _same_shape(real_logits, fake_logits, "real_logits", "fake_logits", from_axis=1)
     return tf.reduce_mean(tf.math.softplus(-real_logits)) + tf.reduce_mean(
         tf.math.softplus(fake_logits)
@@ -157,7 +160,7 @@ def gaussian_kl_divergence(z_mean, z_log_var):
     [1.0]
     """
     z_mean = _as_float(z_mean, "z_mean")
-    z_log_var = _as_float(z_log_var, "z_log_var")
+    z_log_var = _as_float(z_log_var, "z_log_var", z_mean.dtype)
     _same_shape(z_mean, z_log_var, "z_mean", "z_log_var")
     terms = 1.0 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var)
     return -0.5 * _sum_per_example(terms)
@@ -186,10 +189,9 @@ def bernoulli_log_likelihood(x, logits):
     >>> [round(float(v), 4) for v in bernoulli_log_likelihood([[1.0, 0.0]], [[0.0, 0.0]])]
     [-1.3863]
     """
-    x = _as_float(x, "x")
     logits = _as_float(logits, "logits")
+    x = _as_float(x, "x", logits.dtype)
     _same_shape(x, logits, "x", "logits")
-    x = tf.cast(x, logits.dtype)
     return -_sum_per_example(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits))
 
 
@@ -212,8 +214,8 @@ def gaussian_log_likelihood(x, mean, log_var):
     >>> [round(float(v), 4) for v in gaussian_log_likelihood([[0.0]], [[0.0]], 0.0)]  # -log(2 pi)/2
     [-0.9189]
     """
-    x = _as_float(x, "x")
     mean = _as_float(mean, "mean")
+    x = _as_float(x, "x", mean.dtype)
     _same_shape(x, mean, "x", "mean")
     log_var = tf.cast(tf.convert_to_tensor(log_var), mean.dtype)
     try:
@@ -223,7 +225,6 @@ def gaussian_log_likelihood(x, mean, log_var):
             "log_var must have the shape of x or broadcast to it. "
             f"Received: x.shape={tuple(x.shape)}, log_var.shape={tuple(log_var.shape)}"
         ) from None
-    x = tf.cast(x, mean.dtype)
     terms = LOG_2PI + log_var + tf.square(x - mean) * tf.exp(-log_var)
     return -0.5 * _sum_per_example(terms + tf.zeros_like(x))
 
@@ -255,7 +256,7 @@ def elbo(log_likelihood, kl_divergence, beta=1.0):
     [-4.0, -2.5]
     """
     log_likelihood = _as_float(log_likelihood, "log_likelihood")
-    kl_divergence = _as_float(kl_divergence, "kl_divergence")
+    kl_divergence = _as_float(kl_divergence, "kl_divergence", log_likelihood.dtype)
     _same_shape(log_likelihood, kl_divergence, "log_likelihood", "kl_divergence")
     if log_likelihood.shape.rank != 1:
         raise ValueError(
@@ -295,7 +296,7 @@ def reparameterize(z_mean, z_log_var, seed=None):
     [0.0, 5.0]
     """
     z_mean = _as_float(z_mean, "z_mean")
-    z_log_var = _as_float(z_log_var, "z_log_var")
+    z_log_var = _as_float(z_log_var, "z_log_var", z_mean.dtype)
     _same_shape(z_mean, z_log_var, "z_mean", "z_log_var")
     eps = keras.random.normal(tf.shape(z_mean), dtype=z_mean.dtype, seed=seed)
     return z_mean + tf.exp(0.5 * z_log_var) * eps

@@ -1,0 +1,131 @@
+"""Tests of genai_tf.config: the run mode, budgets, seeding, key figures, the outputs folder.
+
+The test process also runs the notebooks, whose mode comes from the environment:
+every change to ``os.environ`` goes through ``monkeypatch`` and is undone.
+"""
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import genai_tf
+from genai_tf import config
+
+
+@pytest.mark.parametrize(
+    ("environ", "mode"),
+    [
+        ({}, "full"),
+        ({"GENAI_TF_MODE": "quick"}, "quick"),
+        ({"GENAI_TF_MODE": " QUICK "}, "quick"),
+        ({"GENAI_TF_MODE": "full"}, "full"),
+        ({"GENAI_TF_MODE": "Full\n"}, "full"),
+        ({"GENAI_TF_MODE": ""}, "full"),
+        ({"OTHER": "quick"}, "full"),
+    ],
+)
+def test_get_mode_from_a_mapping(environ, mode):
+    assert config.get_mode(environ) == mode
+
+
+@pytest.mark.parametrize("raw", ["fast", "quick mode", "1"])
+def test_get_mode_rejects_other_values(raw):
+    with pytest.raises(ValueError) as info:
+        config.get_mode({"GENAI_TF_MODE": raw})
+    assert "GENAI_TF_MODE" in str(info.value)
+    assert repr(raw) in str(info.value)
+
+
+def test_get_mode_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("GENAI_TF_MODE", "quick")
+    assert config.get_mode() == "quick"
+    monkeypatch.delenv("GENAI_TF_MODE")
+    assert config.get_mode() == "full"
+
+
+def test_budget_with_mode_override(monkeypatch):
+    monkeypatch.setenv("GENAI_TF_MODE", "full")
+    assert config.budget(quick=10, full=5000, mode="quick") == 10
+    assert config.budget(quick=10, full=5000, mode="full") == 5000
+    assert config.budget(quick=10, full=5000) == 5000
+    monkeypatch.setenv("GENAI_TF_MODE", "quick")
+    assert config.budget(quick=10, full=5000) == 10
+    assert config.budget(quick=10, full=5000, mode="full") == 5000
+    assert genai_tf.budget is config.budget
+
+
+@pytest.mark.parametrize("mode", ["QUICK", "fast", ""])
+def test_budget_rejects_an_invalid_mode(mode):
+    with pytest.raises(ValueError, match=r"mode="):
+        config.budget(quick=1, full=2, mode=mode)
+
+
+def test_budget_propagates_an_invalid_environment(monkeypatch):
+    monkeypatch.setenv("GENAI_TF_MODE", "turbo")
+    with pytest.raises(ValueError, match="GENAI_TF_MODE"):
+        config.budget(quick=1, full=2)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "3", None])
+def test_set_seed_rejects_non_integers_and_negatives(seed):
+    with pytest.raises(ValueError, match=r"seed=") as info:
+        config.set_seed(seed)
+    assert repr(seed) in str(info.value)
+
+
+def draws():
+    return (
+        tf.random.normal((5,)).numpy(),
+        np.random.normal(size=5),
+        [random.random() for _ in range(3)],
+    )
+
+
+def test_set_seed_makes_draws_repeatable():
+    config.set_seed(3)
+    first = draws()
+    config.set_seed(3)
+    again = draws()
+    config.set_seed(4)
+    other = draws()
+    for a, b, c in zip(first, again, other):
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, c)
+
+
+def test_key_figure_prints_the_exact_line(capsys):
+    config.key_figure("held-out accuracy", 0.97149, "{:.3f}")
+    config.key_figure("modes covered", 8)
+    assert capsys.readouterr().out == "[key figure] held-out accuracy: 0.971\n[key figure] modes covered: 8\n"
+
+
+def test_outputs_dir_honours_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENAI_TF_OUTPUTS", str(tmp_path / "out"))
+    path = config.outputs_dir("gan", "samples")
+    assert path == tmp_path / "out" / "gan" / "samples"
+    assert path.is_dir()
+    assert config.outputs_dir() == tmp_path / "out"
+
+
+def test_outputs_dir_default_is_beside_the_package(monkeypatch):
+    monkeypatch.delenv("GENAI_TF_OUTPUTS", raising=False)
+    expected = Path(config.__file__).resolve().parent.parent / "outputs"
+    existed = expected.exists()
+    try:
+        assert config.outputs_dir() == expected
+        assert expected.is_dir()
+    finally:
+        # Leave the repository as it was: remove the folder if this test created it (and it is empty).
+        if not existed and expected.is_dir() and not any(expected.iterdir()):
+            expected.rmdir()
+
+
+def test_setup_notebook_reports_mode_and_seed(monkeypatch, capsys):
+    monkeypatch.setenv("GENAI_TF_MODE", "quick")
+    assert config.setup_notebook(seed=5) == "quick"
+    line = capsys.readouterr().out
+    assert line.startswith("genai_tf · mode=quick · seed=5 · TensorFlow ")
+    assert line.count("\n") == 1

@@ -1,0 +1,418 @@
+"""Tests of genai_tf.losses: hand-computed values (TF-GAN style), identities, extremes, shapes."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from scipy import stats
+
+from genai_tf.losses import (
+    bernoulli_log_likelihood,
+    elbo,
+    gaussian_kl_divergence,
+    gaussian_log_likelihood,
+    minimax_discriminator_loss,
+    minimax_generator_loss,
+    modified_generator_loss,
+    reparameterize,
+)
+
+LOG2 = math.log(2.0)
+
+
+def softplus(x):
+    """log(1 + e^x), computed by hand in float64 for the expectations."""
+    return math.log1p(math.exp(x))
+
+
+def value_and_grad(fn, logits):
+    """fn(logits) and d fn / d logits, for a float32 tensor of logits."""
+    logits = tf.constant(logits, dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        value = fn(logits)
+    return value, tape.gradient(value, logits)
+
+
+# --- GAN losses: hand values ---------------------------------------------------------------
+
+
+def test_cross_entropy_at_logit_zero_is_log_2():
+    # sigmoid(0) = 1/2, so -log D = -log(1 - D) = log 2 = 0.693147...
+    assert float(modified_generator_loss([[0.0]])) == pytest.approx(LOG2, abs=1e-6)
+    # The saturating loss is E[log(1 - D)] = log(1/2) = -log 2.
+    assert float(minimax_generator_loss([[0.0]])) == pytest.approx(-LOG2, abs=1e-6)
+    # Real term log 2 plus fake term log 2.
+    assert float(minimax_discriminator_loss([[0.0]], [[0.0]])) == pytest.approx(2 * LOG2, abs=1e-6)
+
+
+def test_gan_losses_on_fixed_logits():
+    """Two real and two fake logits, every term worked out by hand.
+
+    softplus(-1) = log(1 + e^-1)  = 0.313262    softplus(2) = log(1 + e^2)  = 2.126928
+    softplus(0.5) = log(1 + e^.5) = 0.974077    softplus(3) = log(1 + e^3)  = 3.048587
+    softplus(-0.5)                = 0.474077    softplus(-3)                = 0.048587
+
+    D loss  = mean(softplus(-real)) + mean(softplus(fake))
+            = (0.313262 + 2.126928) / 2 + (0.974077 + 3.048587) / 2 = 1.220095 + 2.011332 = 3.231427
+    minimax G loss  = -mean(softplus(fake))  = -2.011332
+    modified G loss =  mean(softplus(-fake)) = (0.474077 + 0.048587) / 2 = 0.261332
+    """
+    real = [[1.0], [-2.0]]
+    fake = [[0.5], [3.0]]
+    d_expected = (softplus(-1.0) + softplus(2.0)) / 2 + (softplus(0.5) + softplus(3.0)) / 2
+    minimax_expected = -(softplus(0.5) + softplus(3.0)) / 2
+    modified_expected = (softplus(-0.5) + softplus(-3.0)) / 2
+    assert d_expected == pytest.approx(3.231427, abs=1e-6)
+    assert minimax_expected == pytest.approx(-2.011332, abs=1e-6)
+    assert modified_expected == pytest.approx(0.261332, abs=1e-6)
+
+    assert float(minimax_discriminator_loss(real, fake)) == pytest.approx(d_expected, abs=1e-5)
+    assert float(minimax_generator_loss(fake)) == pytest.approx(minimax_expected, abs=1e-5)
+    assert float(modified_generator_loss(fake)) == pytest.approx(modified_expected, abs=1e-5)
+
+
+def test_discriminator_loss_allows_different_batch_sizes():
+    # Real (1,1) and fake (3,1): softplus(-0) + mean(softplus(0), softplus(0), softplus(0)) = 2 log 2.
+    loss = minimax_discriminator_loss([[0.0]], [[0.0], [0.0], [0.0]])
+    assert float(loss) == pytest.approx(2 * LOG2, abs=1e-6)
+
+
+@pytest.mark.parametrize("fn", [minimax_generator_loss, modified_generator_loss])
+def test_generator_losses_return_a_scalar_mean(fn):
+    # The mean over the batch of per-example values: same as averaging single-example losses.
+    logits = [[-1.0], [0.25], [4.0]]
+    singles = [float(fn([row])) for row in logits]
+    loss = fn(logits)
+    assert loss.shape == ()
+    assert float(loss) == pytest.approx(sum(singles) / 3, abs=1e-6)
+
+
+# --- GAN losses: gradients (E-000-1) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("logit", [-10.0, -2.0, 0.0, 3.0])
+def test_generator_loss_gradients_match_sigmoid_identities(logit):
+    """d/dl of E[log(1 - sigmoid(l))] = -sigmoid(l); d/dl of -log sigmoid(l) = -(1 - sigmoid(l))."""
+    sigmoid = 1.0 / (1.0 + math.exp(-logit))
+    _, grad = value_and_grad(minimax_generator_loss, [[logit]])
+    assert float(grad[0, 0]) == pytest.approx(-sigmoid, rel=1e-5, abs=1e-7)
+    _, grad = value_and_grad(modified_generator_loss, [[logit]])
+    assert float(grad[0, 0]) == pytest.approx(-(1.0 - sigmoid), rel=1e-5, abs=1e-7)
+
+
+def test_saturating_gradient_vanishes_when_discriminator_rejects():
+    """E-000-1: at D(G(z)) = sigmoid(-10) = 4.54e-5 the saturating loss gives no signal.
+
+    |d/dl| = sigmoid(-10) = 4.54e-5 for the saturating loss, 1 - 4.54e-5 for the
+    non-saturating one.
+    """
+    _, saturating = value_and_grad(minimax_generator_loss, [[-10.0]])
+    _, non_saturating = value_and_grad(modified_generator_loss, [[-10.0]])
+    assert abs(float(saturating[0, 0])) < 1e-4
+    assert abs(float(non_saturating[0, 0])) > 0.999
+
+
+def test_discriminator_loss_gradients():
+    # d/dr softplus(-r) / n_real = -(1 - sigmoid(r)) / 2;  d/df softplus(f) / n_fake = sigmoid(f) / 3.
+    real = tf.constant([[1.0], [-2.0]])
+    fake = tf.constant([[0.5], [3.0], [-1.0]])
+    with tf.GradientTape() as tape:
+        tape.watch([real, fake])
+        loss = minimax_discriminator_loss(real, fake)
+    grad_real, grad_fake = tape.gradient(loss, [real, fake])
+    sig = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
+    np.testing.assert_allclose(grad_real.numpy(), -(1 - sig(real.numpy())) / 2, rtol=1e-5)
+    np.testing.assert_allclose(grad_fake.numpy(), sig(fake.numpy()) / 3, rtol=1e-5)
+
+
+# --- Extreme logits --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("logit", [-100.0, 100.0])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        minimax_generator_loss,
+        modified_generator_loss,
+        lambda l: minimax_discriminator_loss(l, l),
+        lambda l: minimax_discriminator_loss(l, -l),
+        lambda l: bernoulli_log_likelihood(tf.ones_like(l), l),
+        lambda l: bernoulli_log_likelihood(tf.zeros_like(l), l),
+    ],
+    ids=["minimax_g", "modified_g", "d_same", "d_opposite", "bernoulli_x1", "bernoulli_x0"],
+)
+def test_losses_and_gradients_are_finite_at_extreme_logits(fn, logit):
+    value, grad = value_and_grad(lambda l: tf.reduce_sum(fn(l)), [[logit], [logit]])
+    assert np.isfinite(float(value))
+    assert np.all(np.isfinite(grad.numpy()))
+
+
+def test_extreme_logit_values():
+    # softplus(100) = 100 + log(1 + e^-100) = 100 to float32 precision.
+    assert float(modified_generator_loss([[-100.0]])) == pytest.approx(100.0, rel=1e-6)
+    assert float(modified_generator_loss([[100.0]])) == pytest.approx(0.0, abs=1e-6)
+    assert float(minimax_generator_loss([[100.0]])) == pytest.approx(-100.0, rel=1e-6)
+    # A perfect discriminator: softplus(-100) + softplus(-100) = 2 e^-100 = 0.
+    assert float(minimax_discriminator_loss([[100.0]], [[-100.0]])) == pytest.approx(0.0, abs=1e-6)
+    # A perfectly wrong one: softplus(100) + softplus(100) = 200.
+    assert float(minimax_discriminator_loss([[-100.0]], [[100.0]])) == pytest.approx(200.0, rel=1e-6)
+    # x = 1 with logit -100: log sigmoid(-100) = -100.
+    assert float(bernoulli_log_likelihood([[1.0]], [[-100.0]])[0]) == pytest.approx(-100.0, rel=1e-6)
+
+
+# --- Gaussian KL (E-001-1, E-001-3) ----------------------------------------------------------
+
+
+def test_kl_is_half_per_unit_mean_dimension():
+    # KL = -1/2 * (1 + 0 - 1 - 1) = 1/2 per dimension; three dimensions give 1.5.
+    kl = gaussian_kl_divergence([[1.0, 1.0, 1.0], [1.0, -1.0, 0.0]], [[0.0, 0.0, 0.0]] * 2)
+    assert kl.shape == (2,)
+    np.testing.assert_allclose(kl.numpy(), [1.5, 1.0], atol=1e-6)
+
+
+def test_kl_is_zero_at_the_prior():
+    kl = gaussian_kl_divergence(np.zeros((4, 5), np.float32), np.zeros((4, 5), np.float32))
+    assert kl.shape == (4,)
+    np.testing.assert_allclose(kl.numpy(), 0.0, atol=1e-7)
+
+
+def test_kl_depends_on_the_variance():
+    """E-001-3: the flawed KL 0.5 * (mu^2 + sigma^2 - exp(log sigma^2)) = 0.5 * mu^2 is 0 here.
+
+    mu = 0, log sigma^2 = log 2:  KL = -1/2 * (1 + log 2 - 0 - 2) = (1 - log 2) / 2 = 0.153426
+    mu = 0, log sigma^2 = -log 2: KL = -1/2 * (1 - log 2 - 1/2)   = (log 2 - 1/2) / 2 = 0.096574
+    """
+    kl = gaussian_kl_divergence([[0.0], [0.0], [0.0]], [[LOG2], [-LOG2], [3.0]])
+    assert kl.shape == (3,)
+    assert float(kl[0]) == pytest.approx((1 - LOG2) / 2, abs=1e-6)
+    assert float(kl[0]) == pytest.approx(0.153426, abs=1e-6)
+    assert float(kl[1]) == pytest.approx((LOG2 - 0.5) / 2, abs=1e-6)
+    assert float(kl[1]) == pytest.approx(0.096574, abs=1e-6)
+    # log sigma^2 = 3: -1/2 * (1 + 3 - e^3).
+    assert float(kl[2]) == pytest.approx(-0.5 * (4.0 - math.exp(3.0)), rel=1e-6)
+    assert np.all(kl.numpy() > 0)
+    flawed = 0.5 * (0.0**2 + 2.0 - math.exp(LOG2))
+    assert flawed == pytest.approx(0.0, abs=1e-12)
+
+
+def test_kl_sums_the_univariate_closed_form():
+    # Each dimension is KL(N(mu, s^2) || N(0, 1)) = -log s + (s^2 + mu^2) / 2 - 1/2.
+    mean = np.array([[0.3, -1.2, 2.0]], np.float32)
+    log_var = np.array([[0.5, -1.0, 0.0]], np.float32)
+    s = np.exp(log_var / 2)
+    expected = np.sum(-np.log(s) + (s**2 + mean**2) / 2 - 0.5)
+    assert float(gaussian_kl_divergence(mean, log_var)[0]) == pytest.approx(expected, rel=1e-5)
+
+
+# --- Likelihoods -----------------------------------------------------------------------------
+
+
+def test_bernoulli_log_likelihood_hand_values():
+    # x = 1, logit 0: log sigmoid(0) = -log 2 per pixel; 9 pixels give -9 log 2.
+    ll = bernoulli_log_likelihood(np.ones((2, 3, 3, 1), np.float32), np.zeros((2, 3, 3, 1), np.float32))
+    assert ll.shape == (2,)
+    np.testing.assert_allclose(ll.numpy(), -9 * LOG2, rtol=1e-6)
+    # x = 1, logit l: log sigmoid(l) = -log(1 + e^-l); x = 0: log(1 - sigmoid(l)) = -log(1 + e^l).
+    for logit in (-3.0, 0.5, 2.0):
+        one = bernoulli_log_likelihood([[1.0]], [[logit]])
+        zero = bernoulli_log_likelihood([[0.0]], [[logit]])
+        assert float(one[0]) == pytest.approx(-softplus(-logit), rel=1e-5)
+        assert float(zero[0]) == pytest.approx(-softplus(logit), rel=1e-5)
+    # Per example: row 0 is x = (1, 0) at logits (2, 2), row 1 is x = (1, 1) at logits (0, -1).
+    ll = bernoulli_log_likelihood([[1.0, 0.0], [1.0, 1.0]], [[2.0, 2.0], [0.0, -1.0]])
+    np.testing.assert_allclose(
+        ll.numpy(), [-softplus(-2.0) - softplus(2.0), -LOG2 - softplus(1.0)], rtol=1e-5
+    )
+
+
+def test_bernoulli_log_likelihood_accepts_integer_targets():
+    ll = bernoulli_log_likelihood(np.array([[1, 0]], np.int64), [[0.0, 0.0]])
+    assert float(ll[0]) == pytest.approx(-2 * LOG2, rel=1e-6)
+
+
+def test_gaussian_log_likelihood_hand_values():
+    # x = (1, 2), mean 0, log_var 0: -1/2 * (2 log(2 pi) + 1 + 4).
+    ll = gaussian_log_likelihood([[1.0, 2.0]], [[0.0, 0.0]], 0.0)
+    assert ll.shape == (1,)
+    assert float(ll[0]) == pytest.approx(-0.5 * (2 * math.log(2 * math.pi) + 5.0), rel=1e-6)
+    # Scalar log_var = log 4 (sigma = 2) broadcast to both dimensions:
+    # -1/2 * (2 log(2 pi) + 2 log 4 + (1 + 4) / 4).
+    ll = gaussian_log_likelihood([[1.0, 2.0]], [[0.0, 0.0]], math.log(4.0))
+    expected = -0.5 * (2 * math.log(2 * math.pi) + 2 * math.log(4.0) + 5.0 / 4.0)
+    assert float(ll[0]) == pytest.approx(expected, rel=1e-6)
+
+
+def test_gaussian_log_likelihood_matches_scipy():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 4, 3)).astype(np.float32)
+    mean = rng.normal(size=(5, 4, 3)).astype(np.float32)
+    log_var = rng.uniform(-2, 2, size=(5, 4, 3)).astype(np.float32)
+    expected = stats.norm.logpdf(x, loc=mean, scale=np.exp(log_var / 2)).reshape(5, -1).sum(axis=1)
+    ll = gaussian_log_likelihood(x, mean, log_var)
+    assert ll.shape == (5,)
+    np.testing.assert_allclose(ll.numpy(), expected, rtol=1e-5)
+    # A log_var of shape (3,) broadcasts over the last axis.
+    per_channel = np.array([-1.0, 0.0, 1.5], np.float32)
+    expected = stats.norm.logpdf(x, loc=mean, scale=np.exp(per_channel / 2)).reshape(5, -1).sum(axis=1)
+    np.testing.assert_allclose(gaussian_log_likelihood(x, mean, per_channel).numpy(), expected, rtol=1e-5)
+
+
+# --- ELBO ------------------------------------------------------------------------------------
+
+
+def test_elbo_is_log_likelihood_minus_beta_kl():
+    ll, kl = [-3.0, -2.0, -10.0], [1.0, 0.5, 0.0]
+    np.testing.assert_allclose(elbo(ll, kl).numpy(), [-4.0, -2.5, -10.0])
+    np.testing.assert_allclose(elbo(ll, kl, beta=2.0).numpy(), [-5.0, -3.0, -10.0])
+    np.testing.assert_allclose(elbo(ll, kl, beta=0.0).numpy(), ll)
+    assert elbo(ll, kl).shape == (3,)
+
+
+def test_elbo_of_a_vae_batch_is_per_example():
+    # Two examples whose likelihood and KL are known: the ELBO keeps them apart.
+    x = np.array([[1.0, 1.0], [0.0, 1.0]], np.float32)
+    ll = bernoulli_log_likelihood(x, np.zeros_like(x))  # -2 log 2 each
+    kl = gaussian_kl_divergence([[1.0], [0.0]], [[0.0], [0.0]])  # 0.5 and 0
+    np.testing.assert_allclose(elbo(ll, kl).numpy(), [-2 * LOG2 - 0.5, -2 * LOG2], rtol=1e-6)
+
+
+def test_elbo_rejects_negative_beta():
+    with pytest.raises(ValueError, match=r"beta.*-0\.5"):
+        elbo([-1.0], [0.1], beta=-0.5)
+
+
+# --- Reparameterisation (E-001-3) ------------------------------------------------------------
+
+
+def test_reparameterize_shape_and_seed():
+    mean = np.zeros((4, 3), np.float32)
+    log_var = np.zeros((4, 3), np.float32)
+    z = reparameterize(mean, log_var, seed=keras.random.SeedGenerator(42))
+    assert z.shape == (4, 3)
+    again = reparameterize(mean, log_var, seed=keras.random.SeedGenerator(42))
+    np.testing.assert_array_equal(z.numpy(), again.numpy())
+    np.testing.assert_array_equal(
+        reparameterize(mean, log_var, seed=7).numpy(), reparameterize(mean, log_var, seed=7).numpy()
+    )
+    # One generator advances its state: its second draw differs from the first.
+    generator = keras.random.SeedGenerator(42)
+    first = reparameterize(mean, log_var, seed=generator)
+    second = reparameterize(mean, log_var, seed=generator)
+    assert not np.array_equal(first.numpy(), second.numpy())
+
+
+def test_reparameterize_is_mean_plus_sigma_times_the_same_noise():
+    mean = np.array([[1.0, -2.0, 0.5]], np.float32)
+    log_var = np.array([[0.0, math.log(4.0), -1.0]], np.float32)
+    z = reparameterize(mean, log_var, seed=keras.random.SeedGenerator(3))
+    eps = keras.random.normal((1, 3), seed=keras.random.SeedGenerator(3))
+    np.testing.assert_allclose(z.numpy(), mean + np.exp(log_var / 2) * np.asarray(eps), rtol=1e-6)
+
+
+def test_reparameterize_sample_moments():
+    # n = 20,000 draws of N(1.5, 0.5^2) and N(-2, 2^2): the standard error of the mean is
+    # sigma / sqrt(n), of the standard deviation about sigma / sqrt(2 n).
+    n = 20_000
+    mu = np.array([1.5, -2.0], np.float32)
+    sigma = np.array([0.5, 2.0], np.float32)
+    z = reparameterize(np.tile(mu, (n, 1)), np.tile(np.log(sigma**2), (n, 1)), seed=11).numpy()
+    np.testing.assert_array_less(np.abs(z.mean(axis=0) - mu), 4 * sigma / math.sqrt(n))
+    np.testing.assert_array_less(np.abs(z.std(axis=0) - sigma), 4 * sigma / math.sqrt(2 * n))
+
+
+def test_reparameterize_gradients():
+    """dz/dmu = 1 and dz/dlog_var = exp(log_var / 2) * eps / 2 = (z - mu) / 2.
+
+    E-001-3 clamps z to [-1, 1]: its gradient is 0 wherever |z| > 1 (here mu = 3).
+    """
+    mean = tf.constant([[3.0, -0.5], [0.0, 1.0]])
+    log_var = tf.constant([[0.0, 1.0], [-2.0, math.log(9.0)]])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([mean, log_var])
+        z = reparameterize(mean, log_var, seed=keras.random.SeedGenerator(5))
+        total = tf.reduce_sum(z)
+    grad_mean, grad_log_var = tape.gradient(total, [mean, log_var])
+    np.testing.assert_array_equal(grad_mean.numpy(), np.ones((2, 2), np.float32))
+    eps = np.asarray(keras.random.normal((2, 2), seed=keras.random.SeedGenerator(5)))
+    np.testing.assert_allclose(
+        grad_log_var.numpy(), 0.5 * np.exp(log_var.numpy() / 2) * eps, rtol=1e-5, atol=1e-7
+    )
+    np.testing.assert_allclose(grad_log_var.numpy(), 0.5 * (z.numpy() - mean.numpy()), rtol=1e-5, atol=1e-6)
+
+
+# --- Shape errors (E-000-4, E-003-4) ---------------------------------------------------------
+
+
+def test_discriminator_loss_rejects_images_as_logits():
+    """E-000-4 / E-003-4: images (8, 784) fed where logits (8, 1) belong."""
+    with pytest.raises(ValueError) as info:
+        minimax_discriminator_loss(np.zeros((8, 1), np.float32), np.zeros((8, 784), np.float32))
+    message = str(info.value)
+    assert "real_logits" in message and "fake_logits" in message
+    assert "(8, 1)" in message and "(8, 784)" in message
+
+
+def test_bernoulli_log_likelihood_rejects_mismatched_shapes():
+    with pytest.raises(ValueError) as info:
+        bernoulli_log_likelihood(np.zeros((4, 28, 28, 1), np.float32), np.zeros((4, 784), np.float32))
+    message = str(info.value)
+    assert "x" in message and "logits" in message and "(4, 784)" in message
+
+
+@pytest.mark.parametrize("fn", [gaussian_kl_divergence, reparameterize])
+def test_gaussian_posterior_rejects_mismatched_shapes(fn):
+    with pytest.raises(ValueError) as info:
+        fn(np.zeros((4, 2), np.float32), np.zeros((4, 3), np.float32))
+    message = str(info.value)
+    assert "z_mean" in message and "z_log_var" in message and "(4, 3)" in message
+
+
+def test_gaussian_log_likelihood_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r"x.*mean"):
+        gaussian_log_likelihood(np.zeros((2, 3)), np.zeros((2, 4)), 0.0)
+    with pytest.raises(ValueError, match="log_var"):
+        gaussian_log_likelihood(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros(4))
+
+
+def test_elbo_rejects_non_vectors():
+    with pytest.raises(ValueError, match=r"log_likelihood.*\(2, 1\)"):
+        elbo(np.zeros((2, 1)), np.zeros((2, 1)))
+    with pytest.raises(ValueError, match=r"log_likelihood.*kl_divergence"):
+        elbo(np.zeros(3), np.zeros(2))
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: modified_generator_loss(0.0), "fake_logits"),
+        (lambda: minimax_generator_loss(1.0), "fake_logits"),
+        (lambda: minimax_discriminator_loss(0.0, [[0.0]]), "real_logits"),
+        (lambda: bernoulli_log_likelihood([1.0], 0.0), "logits"),
+        (lambda: gaussian_kl_divergence(0.0, 0.0), "z_mean"),
+    ],
+)
+def test_scalars_without_batch_axis_are_rejected(call, name):
+    with pytest.raises(ValueError, match=f"{name} must have a batch axis"):
+        call()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="genai_tf bug: a log_var that broadcasts x to a larger shape is accepted and "
+    "gives wrong per-example sums (here twice the true value)",
+)
+def test_gaussian_log_likelihood_rejects_log_var_that_enlarges_x():
+    # x (2, 3) with log_var (2, 1, 3) broadcasts to (2, 2, 3): each example would be summed twice.
+    with pytest.raises(ValueError, match="log_var"):
+        gaussian_log_likelihood(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2, 1, 3)))
+
+
+def test_mixed_float_dtypes_are_accepted():
+    # NumPy float64 logits next to float32 model outputs: 2 log 2 at logits of 0.
+    loss = minimax_discriminator_loss(np.zeros((2, 1)), tf.zeros((3, 1)))
+    assert float(loss) == pytest.approx(2 * LOG2, abs=1e-6)
+    kl = gaussian_kl_divergence(np.ones((2, 3)), tf.zeros((2, 3)))
+    np.testing.assert_allclose(kl.numpy(), [1.5, 1.5], atol=1e-6)

@@ -1,0 +1,81 @@
+"""The stored notebooks: executed in full mode, in order, error-free, small, citing real errata.
+
+nbval (``make test``) re-executes them in quick mode; these tests check what
+was committed.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+ERRATA = ROOT.parent / "shared" / "ERRATA.md"
+ERRATA_ID = re.compile(r"E-\d{3}-\d+")
+MAX_BYTES = 2_000_000
+
+# Errata each notebook must demonstrate or cite (../shared/CURRICULUM.md).
+REQUIRED_ERRATA = {
+    "00_setup_and_data": {"E-000-7"},
+    "01_generative_models_and_likelihood": {"E-001-2", "E-003-1", "E-004-5"},
+    "02_gan_minimax": {"E-000-1", "E-002-1", "E-003-3", "E-004-1"},
+}
+
+
+def _load(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _code_cells(notebook):
+    return [c for c in notebook["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+
+
+def _text(notebook):
+    return "\n".join("".join(c["source"]) for c in notebook["cells"])
+
+
+def test_curriculum_notebooks_exist():
+    names = [p.stem for p in NOTEBOOKS]
+    assert set(REQUIRED_ERRATA) <= set(names), names
+    assert all(re.fullmatch(r"\d\d_[a-z0-9_]+", n) for n in names), names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_notebook_was_run_in_full_mode_in_order_without_errors(path):
+    notebook = _load(path)
+    assert notebook["metadata"].get("genai_tf", {}).get("mode") == "full", (
+        f"{path.name} was not stored from a full-mode run (python -m genai_tf.run_notebooks --inplace)"
+    )
+    cells = _code_cells(notebook)
+    counts = [c["execution_count"] for c in cells]
+    assert counts == list(range(1, len(cells) + 1)), f"{path.name}: cells not run top to bottom: {counts}"
+    errors = [o for c in cells for o in c["outputs"] if o["output_type"] == "error"]
+    assert not errors, f"{path.name} stores an error: {errors[0].get('ename')}"
+    first_output = "".join(o.get("text", "") for o in cells[0]["outputs"])
+    assert "mode=full" in first_output, f"{path.name}: first cell must call genai_tf.setup_notebook()"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_notebook_is_small(path):
+    assert path.stat().st_size < MAX_BYTES, f"{path.name} is {path.stat().st_size / 1e6:.2f} MB"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_cited_errata_exist(path):
+    if not ERRATA.exists():
+        pytest.skip("../shared/ERRATA.md is not beside this checkout")
+    known = set(ERRATA_ID.findall(ERRATA.read_text(encoding="utf-8")))
+    cited = set(ERRATA_ID.findall(_text(_load(path))))
+    assert cited <= known, f"{path.name} cites unknown errata: {sorted(cited - known)}"
+    assert REQUIRED_ERRATA.get(path.stem, set()) <= cited, (
+        f"{path.name} does not cite {sorted(REQUIRED_ERRATA[path.stem] - cited)}"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_follows_the_outline(path):
+    headings = [line for line in _text(_load(path)).splitlines() if line.startswith("## ")]
+    for required in ("## Setup", "## Parameters", "## What the source texts got wrong", "## Exercises"):
+        assert required in headings, f"{path.name} lacks the section {required!r}"

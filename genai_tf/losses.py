@@ -40,6 +40,17 @@ def _same_shape(a, b, name_a, name_b, from_axis=0):
         )
 
 
+def _check_logits(logits, name):
+    """Discriminator outputs are one logit per example: shape (batch_size, 1)."""
+    logits = _as_float(logits, name)
+    if logits.shape.rank != 2 or logits.shape[1] != 1:
+        raise ValueError(
+            f"{name} must be discriminator logits of shape (batch_size, 1) (one logit per "
+            f"example, not images or probabilities per pixel). Received: {name}.shape={tuple(logits.shape)}"
+        )
+    return logits
+
+
 def _sum_per_example(x):
     """Sum every axis but the first: (batch, ...) -> (batch,)."""
     return tf.reduce_sum(tf.reshape(x, (tf.shape(x)[0], -1)), axis=1)
@@ -62,8 +73,8 @@ def minimax_discriminator_loss(real_logits, fake_logits):
     Args:
         real_logits: discriminator logits on real data, shape (batch_size, 1),
             range (-inf, inf). Logits, not probabilities.
-        fake_logits: discriminator logits on generated samples, same shape
-            after the batch axis as ``real_logits`` (the batch sizes may differ).
+        fake_logits: discriminator logits on generated samples, shape
+            (fake_batch_size, 1); the batch sizes may differ.
 
     Returns:
         Scalar float tensor.
@@ -72,9 +83,8 @@ def minimax_discriminator_loss(real_logits, fake_logits):
     >>> round(float(minimax_discriminator_loss([[0.0]], [[0.0]])), 4)  # 2 log 2
     1.3863
     """
-    real_logits = _as_float(real_logits, "real_logits")
-    fake_logits = _as_float(fake_logits, "fake_logits", real_logits.dtype)
-    _same_shape(real_logits, fake_logits, "real_logits", "fake_logits", from_axis=1)
+    real_logits = _check_logits(real_logits, "real_logits")
+    fake_logits = tf.cast(_check_logits(fake_logits, "fake_logits"), real_logits.dtype)
     return tf.reduce_mean(tf.math.softplus(-real_logits)) + tf.reduce_mean(
         tf.math.softplus(fake_logits)
     )
@@ -104,7 +114,7 @@ def minimax_generator_loss(fake_logits):
     >>> round(float(minimax_generator_loss([[0.0]])), 4)  # log(1/2)
     -0.6931
     """
-    fake_logits = _as_float(fake_logits, "fake_logits")
+    fake_logits = _check_logits(fake_logits, "fake_logits")
     return tf.reduce_mean(-tf.math.softplus(fake_logits))
 
 
@@ -130,7 +140,7 @@ def modified_generator_loss(fake_logits):
     >>> round(float(modified_generator_loss([[0.0]])), 4)  # log 2
     0.6931
     """
-    fake_logits = _as_float(fake_logits, "fake_logits")
+    fake_logits = _check_logits(fake_logits, "fake_logits")
     return tf.reduce_mean(tf.math.softplus(-fake_logits))
 
 
@@ -219,12 +229,14 @@ def gaussian_log_likelihood(x, mean, log_var):
     _same_shape(x, mean, "x", "mean")
     log_var = tf.cast(tf.convert_to_tensor(log_var), mean.dtype)
     try:
-        tf.broadcast_static_shape(x.shape, log_var.shape)
+        broadcast = tf.broadcast_static_shape(x.shape, log_var.shape)
     except ValueError:
+        broadcast = None
+    if broadcast is None or not broadcast.is_compatible_with(x.shape):
         raise ValueError(
             "log_var must have the shape of x or broadcast to it. "
             f"Received: x.shape={tuple(x.shape)}, log_var.shape={tuple(log_var.shape)}"
-        ) from None
+        )
     terms = LOG_2PI + log_var + tf.square(x - mean) * tf.exp(-log_var)
     return -0.5 * _sum_per_example(terms + tf.zeros_like(x))
 

@@ -36,6 +36,8 @@ def mode_coverage(samples, centers, std, n_std=3.0, min_share=0.25):
         )
     if std <= 0:
         raise ValueError(f"std must be positive. Received: std={std}")
+    if len(samples) == 0:
+        raise ValueError("samples is empty: coverage needs at least one sample. Received: samples.shape=(0, 2)")
     distances = np.linalg.norm(samples[:, None, :] - centers[None, :, :], axis=-1)
     nearest = distances.argmin(axis=1)
     close = distances.min(axis=1) <= n_std * std
@@ -43,6 +45,6 @@ def mode_coverage(samples, centers, std, n_std=3.0, min_share=0.25):
     covered = counts >= min_share * len(samples) / len(centers)
     return {
         "modes_covered": int(covered.sum()),
-        "high_quality": float(close.mean()) if len(samples) else 0.0,
+        "high_quality": float(close.mean()),
         "counts": counts,
     }

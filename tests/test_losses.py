@@ -351,8 +351,14 @@ def test_discriminator_loss_rejects_images_as_logits():
     with pytest.raises(ValueError) as info:
         minimax_discriminator_loss(np.zeros((8, 1), np.float32), np.zeros((8, 784), np.float32))
     message = str(info.value)
-    assert "real_logits" in message and "fake_logits" in message
-    assert "(8, 1)" in message and "(8, 784)" in message
+    assert "fake_logits" in message and "(batch_size, 1)" in message and "(8, 784)" in message
+
+
+@pytest.mark.parametrize("loss_fn", [minimax_generator_loss, modified_generator_loss])
+def test_generator_losses_reject_images_as_logits(loss_fn):
+    """E-000-4: generated images passed as logits would silently give a number."""
+    with pytest.raises(ValueError, match=r"fake_logits.*\(8, 784\)"):
+        loss_fn(np.zeros((8, 784), np.float32))
 
 
 def test_bernoulli_log_likelihood_rejects_mismatched_shapes():
@@ -399,11 +405,6 @@ def test_scalars_without_batch_axis_are_rejected(call, name):
         call()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="genai_tf bug: a log_var that broadcasts x to a larger shape is accepted and "
-    "gives wrong per-example sums (here twice the true value)",
-)
 def test_gaussian_log_likelihood_rejects_log_var_that_enlarges_x():
     # x (2, 3) with log_var (2, 1, 3) broadcasts to (2, 2, 3): each example would be summed twice.
     with pytest.raises(ValueError, match="log_var"):

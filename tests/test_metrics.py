@@ -71,15 +71,10 @@ def test_mode_coverage_of_the_ring_data():
     assert collapsed["counts"].tolist() == [100] + [0] * 7
 
 
-@pytest.mark.xfail(
-    strict=True, reason="genai_tf bug: with no samples the threshold is 0, so every mode counts as covered"
-)
-def test_mode_coverage_of_no_samples_covers_no_mode():
-    try:
-        result = mode_coverage(np.zeros((0, 2)), CENTERS, std=1.0)
-    except ValueError:
-        return  # rejecting an empty sample set is also correct
-    assert result["modes_covered"] == 0
+def test_mode_coverage_rejects_no_samples():
+    # With no samples the fair-share threshold would be 0 and every mode would count as covered.
+    with pytest.raises(ValueError, match="empty"):
+        mode_coverage(np.zeros((0, 2)), CENTERS, std=1.0)
 
 
 @pytest.mark.parametrize(

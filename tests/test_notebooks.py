@@ -53,7 +53,7 @@ def test_stored_notebook_was_run_in_full_mode_in_order_without_errors(path):
     assert counts == list(range(1, len(cells) + 1)), f"{path.name}: cells not run top to bottom: {counts}"
     errors = [o for c in cells for o in c["outputs"] if o["output_type"] == "error"]
     assert not errors, f"{path.name} stores an error: {errors[0].get('ename')}"
-    first_output = "".join(o.get("text", "") for o in cells[0]["outputs"])
+    first_output = "".join("".join(o.get("text", "")) for o in cells[0]["outputs"])
     assert "mode=full" in first_output, f"{path.name}: first cell must call genai_tf.setup_notebook()"
 
 

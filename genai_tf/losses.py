@@ -312,3 +312,108 @@ def reparameterize(z_mean, z_log_var, seed=None):
     _same_shape(z_mean, z_log_var, "z_mean", "z_log_var")
     eps = keras.random.normal(tf.shape(z_mean), dtype=z_mean.dtype, seed=seed)
     return z_mean + tf.exp(0.5 * z_log_var) * eps
+
+
+def wasserstein_critic_loss(real_scores, fake_scores):
+    """Critic loss of the Wasserstein GAN (without the Lipschitz penalty).
+
+    Formula:
+        loss = mean(fake_scores) - mean(real_scores)
+
+    The critic maximises E[f(x)] - E[f(G(z))], an estimate of the
+    Wasserstein-1 distance when f is 1-Lipschitz; its scores are unbounded
+    reals, with no sigmoid (compare E-000-6 and E-004-1).
+
+    See "Wasserstein GAN", Arjovsky, Chintala & Bottou, 2017
+    (https://arxiv.org/abs/1701.07875).
+
+    Args:
+        real_scores: critic outputs on real data, shape (batch_size, 1).
+        fake_scores: critic outputs on generated samples, shape (batch_size, 1).
+
+    Returns:
+        Scalar float tensor.
+
+    Example:
+    >>> float(wasserstein_critic_loss([[3.0], [1.0]], [[0.5], [-0.5]]))
+    -2.0
+    """
+    real_scores = _check_logits(real_scores, "real_scores")
+    fake_scores = tf.cast(_check_logits(fake_scores, "fake_scores"), real_scores.dtype)
+    return tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores)
+
+
+def wasserstein_generator_loss(fake_scores):
+    """Generator loss of the Wasserstein GAN: minus the critic's mean score on fakes.
+
+    Formula:
+        loss = -mean(fake_scores)
+
+    Args:
+        fake_scores: critic outputs on generated samples, shape (batch_size, 1).
+
+    Returns:
+        Scalar float tensor.
+
+    Example:
+    >>> float(wasserstein_generator_loss([[0.5], [-1.5]]))
+    0.5
+    """
+    return -tf.reduce_mean(_check_logits(fake_scores, "fake_scores"))
+
+
+def random_interpolates(real, fake, seed=None):
+    """Points on straight lines between real and fake samples, one epsilon per example.
+
+    Formula:
+        x_hat = epsilon * real + (1 - epsilon) * fake,  epsilon ~ U[0, 1] per example
+
+    Args:
+        real: real samples, shape (batch_size, ...).
+        fake: generated samples, same shape.
+        seed: None, an int or a ``keras.random.SeedGenerator``.
+
+    Returns:
+        (interpolates, epsilon): the points, shape of ``real``, and epsilon,
+        shape (batch_size, 1, ..., 1), broadcast over each example.
+    """
+    real = _as_float(real, "real")
+    fake = _as_float(fake, "fake", real.dtype)
+    _same_shape(real, fake, "real", "fake")
+    shape = tf.concat([tf.shape(real)[:1], tf.ones([real.shape.rank - 1], tf.int32)], axis=0)
+    epsilon = keras.random.uniform(shape, 0.0, 1.0, dtype=real.dtype, seed=seed)
+    return epsilon * real + (1.0 - epsilon) * fake, epsilon
+
+
+def wasserstein_gradient_penalty(critic, real, fake, labels=None, seed=None):
+    """Gradient penalty of WGAN-GP: (||grad_x f(x_hat)||_2 - 1)^2 at random interpolates.
+
+    Formula:
+        GP = mean over examples of (||d f(x_hat) / d x_hat||_2 - 1)^2,
+        x_hat = epsilon * real + (1 - epsilon) * fake,  epsilon ~ U[0, 1] per example
+
+    It is about 0 for a critic that is 1-Lipschitz with unit gradient norm
+    (for example a linear critic whose weights have norm 1) and positive for a
+    steeper one. The critic loss adds ``lambda * GP`` with lambda = 10.
+
+    See "Improved Training of Wasserstein GANs", Gulrajani et al., 2017
+    (https://arxiv.org/abs/1704.00028), eq. 3.
+
+    Args:
+        critic: callable mapping samples (or ``[samples, labels]`` when
+            ``labels`` is given) to scores of shape (batch_size, 1).
+        real: real samples, shape (batch_size, ...).
+        fake: generated samples, same shape.
+        labels: optional int labels, shape (batch_size,), for a conditional critic.
+        seed: None, an int or a ``keras.random.SeedGenerator``.
+
+    Returns:
+        Scalar float tensor, >= 0.
+    """
+    interpolates, _ = random_interpolates(real, fake, seed=seed)
+    with tf.GradientTape() as tape:
+        tape.watch(interpolates)
+        scores = critic(interpolates if labels is None else [interpolates, labels], training=True)
+    grads = tape.gradient(scores, interpolates)
+    norms = tf.sqrt(_sum_per_example(tf.square(grads)) + 1e-12)
+    return tf.reduce_mean(tf.square(norms - 1.0))

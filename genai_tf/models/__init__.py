@@ -1,5 +1,19 @@
 """Keras models of the curriculum, one file per family."""
 
-from genai_tf.models.gan import build_mlp_discriminator, build_mlp_generator
+from genai_tf.models.base import AdversarialModel
+from genai_tf.models.conditional_gan import ConditionalGAN
+from genai_tf.models.dcgan import DCGAN, build_dcgan_discriminator, build_dcgan_generator
+from genai_tf.models.gan import GAN, build_mlp_discriminator, build_mlp_generator
+from genai_tf.models.wgan_gp import WGANGP
 
-__all__ = ["build_mlp_discriminator", "build_mlp_generator"]
+__all__ = [
+    "AdversarialModel",
+    "ConditionalGAN",
+    "DCGAN",
+    "GAN",
+    "WGANGP",
+    "build_dcgan_discriminator",
+    "build_dcgan_generator",
+    "build_mlp_discriminator",
+    "build_mlp_generator",
+]

@@ -1,13 +1,19 @@
-"""Multilayer-perceptron generator and discriminator builders.
+"""Multilayer-perceptron GAN: builders and the ``GAN`` model.
 
 The discriminator ends in a single linear unit: it outputs *logits*, and the
 losses in :mod:`genai_tf.losses` apply the sigmoid inside a numerically
-stable cross-entropy (compare E-003-4, sigmoid in the wrong places).
+stable cross-entropy (compare E-003-4, sigmoid in the wrong places). The
+generator ends in ``tanh`` over exactly prod(image_shape) units, reshaped to
+the image (compare E-000-3, an output of 28 units with no tanh).
 """
 
 import math
 
 import keras
+
+from genai_tf.losses import minimax_generator_loss, modified_generator_loss
+from genai_tf.models.base import AdversarialModel, check_positive_int
+from genai_tf.training import gan_update
 
 
 def _check_units(hidden_units):
@@ -15,6 +21,11 @@ def _check_units(hidden_units):
         raise ValueError(
             f"hidden_units must be a non-empty list of positive ints. Received: hidden_units={hidden_units!r}"
         )
+
+
+def maybe_spectral(layer, spectral_norm):
+    """Wrap a weight layer in ``keras.layers.SpectralNormalization`` when asked."""
+    return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
 
 
 def build_mlp_generator(
@@ -34,8 +45,7 @@ def build_mlp_generator(
         A ``keras.Sequential`` model, input (batch, latent_dim), output
         (batch, *output_shape).
     """
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim <= 0:
-        raise ValueError(f"latent_dim must be a positive integer. Received: latent_dim={latent_dim!r}")
+    check_positive_int(latent_dim, "latent_dim")
     _check_units(hidden_units)
     output_shape = tuple(output_shape)
     layers = [keras.Input((latent_dim,))]
@@ -47,12 +57,16 @@ def build_mlp_generator(
     return keras.Sequential(layers, name=name)
 
 
-def build_mlp_discriminator(input_shape, hidden_units=(128, 128), name="discriminator"):
+def build_mlp_discriminator(
+    input_shape, hidden_units=(128, 128), dropout=0.0, spectral_norm=False, name="discriminator"
+):
     """Map a sample to one logit: the log-odds that it is real.
 
     Args:
         input_shape: shape of one sample, e.g. (2,) or (28, 28, 1).
         hidden_units: widths of the LeakyReLU(0.2) hidden layers.
+        dropout: dropout rate after each hidden layer (0 for none).
+        spectral_norm: spectrally normalise every Dense layer.
         name: model name.
 
     Returns:
@@ -61,6 +75,64 @@ def build_mlp_discriminator(input_shape, hidden_units=(128, 128), name="discrimi
     _check_units(hidden_units)
     layers = [keras.Input(tuple(input_shape)), keras.layers.Flatten()]
     for units in hidden_units:
-        layers += [keras.layers.Dense(int(units)), keras.layers.LeakyReLU(0.2)]
-    layers.append(keras.layers.Dense(1))
+        layers += [maybe_spectral(keras.layers.Dense(int(units)), spectral_norm), keras.layers.LeakyReLU(0.2)]
+        if dropout:
+            layers.append(keras.layers.Dropout(dropout))
+    layers.append(maybe_spectral(keras.layers.Dense(1), spectral_norm))
     return keras.Sequential(layers, name=name)
+
+
+@keras.saving.register_keras_serializable(package="genai_tf")
+class GAN(AdversarialModel):
+    """The MLP GAN the source texts attempted, done right (non-saturating loss by default).
+
+    Generator: z (latent_dim) -> Dense 256 -> 512 -> 1024 (ReLU) -> Dense
+    prod(image_shape), tanh -> image. Discriminator: image -> Dense 512 -> 256
+    (LeakyReLU 0.2, dropout 0.3) -> one logit. One ``train_step`` updates the
+    discriminator and then the generator (:func:`genai_tf.training.gan_update`).
+
+    See "Generative Adversarial Nets", Goodfellow et al., 2014
+    (https://arxiv.org/abs/1406.2661).
+
+    Args:
+        latent_dim: size of z, > 0.
+        image_shape: (height, width, channels) of the images, in [-1, 1].
+        generator_loss: "non_saturating" (default) or "saturating".
+        spectral_norm: spectrally normalise the discriminator.
+        seed: seed of the training noise.
+
+    Example:
+    >>> model = GAN(latent_dim=8, image_shape=(8, 8, 1))
+    >>> model.generate(3).shape
+    (3, 8, 8, 1)
+    """
+
+    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), generator_loss="non_saturating", **kwargs):
+        if generator_loss not in ("non_saturating", "saturating"):
+            raise ValueError(
+                "generator_loss must be 'non_saturating' or 'saturating'. "
+                f"Received: generator_loss={generator_loss!r}"
+            )
+        self.generator_loss = generator_loss
+        super().__init__(latent_dim=latent_dim, image_shape=image_shape, **kwargs)
+
+    def build_networks(self):
+        generator = build_mlp_generator(
+            self.latent_dim, self.image_shape, (256, 512, 1024), output_activation="tanh"
+        )
+        discriminator = build_mlp_discriminator(
+            self.image_shape, (512, 256), dropout=0.3, spectral_norm=self.spectral_norm
+        )
+        return generator, discriminator
+
+    def get_config(self):
+        return {**super().get_config(), "generator_loss": self.generator_loss}
+
+    def train_step(self, data):
+        images, _ = self.unpack(data)
+        loss_fn = modified_generator_loss if self.generator_loss == "non_saturating" else minimax_generator_loss
+        logs = gan_update(
+            self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
+            images, self.latent_dim, self.seed_generator, loss_fn,
+        )
+        return self.record(logs)

@@ -1,0 +1,162 @@
+"""The shared machinery of the adversarial models: config, trackers, validation, sampling.
+
+A subclass builds its two networks in ``build_networks`` and runs one fused
+update from :mod:`genai_tf.training` in ``train_step``, so ``fit()`` and the
+standalone ``tf.function`` steps execute the same code.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def check_positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+class AdversarialModel(keras.Model):
+    """Base class of GAN, DCGAN, ConditionalGAN and WGANGP (not used directly).
+
+    Args:
+        latent_dim: size of the noise vector z, > 0.
+        image_shape: shape of one image, (height, width, channels).
+        num_classes: number of labels for a conditional model, else None.
+        spectral_norm: wrap the discriminator's weight layers in
+            ``keras.layers.SpectralNormalization`` (a Lipschitz constraint).
+        seed: int seed of the training noise.
+    """
+
+    loss_keys = ("d_loss", "g_loss")
+
+    def __init__(
+        self, latent_dim=100, image_shape=(28, 28, 1), num_classes=None, spectral_norm=False, seed=0, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        self.image_shape = tuple(int(d) for d in image_shape)
+        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
+            raise ValueError(
+                f"image_shape must be (height, width, channels). Received: image_shape={image_shape!r}"
+            )
+        self.num_classes = None if num_classes is None else check_positive_int(num_classes, "num_classes")
+        self.spectral_norm = bool(spectral_norm)
+        self.seed = int(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+        self.generator, self.discriminator = self.build_networks()
+        self.trackers = {key: keras.metrics.Mean(name=key) for key in self.loss_keys}
+        self.built = True
+
+    @property
+    def conditional(self):
+        return self.num_classes is not None
+
+    def build_networks(self):
+        raise TypeError(f"{type(self).__name__} is a base class: use GAN, DCGAN, ConditionalGAN or WGANGP.")
+
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        """Set the two optimizers (default: Adam, learning rate 2e-4, beta_1 = 0.5, as in DCGAN)."""
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        if self.d_optimizer is self.g_optimizer:
+            raise ValueError("d_optimizer and g_optimizer must be separate instances.")
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def get_config(self):
+        return {
+            "latent_dim": self.latent_dim,
+            "image_shape": list(self.image_shape),
+            "num_classes": self.num_classes,
+            "spectral_norm": self.spectral_norm,
+            "seed": self.seed,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def check_images(self, images):
+        """Raise ValueError unless ``images`` has shape (batch, *image_shape)."""
+        shape = tuple(images.shape)
+        if len(shape) != 4 or tuple(shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"{type(self).__name__} expects images of shape (batch_size, {', '.join(map(str, self.image_shape))}). "
+                f"Received: images.shape={shape}"
+            )
+
+    def check_labels(self, labels, size=None):
+        """Raise ValueError unless ``labels`` are ints in [0, num_classes) (NumPy check)."""
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or (size is not None and len(labels) != size):
+            raise ValueError(f"labels must have shape ({size or 'batch_size'},). Received: labels.shape={labels.shape}")
+        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes or not np.all(labels == np.round(labels))):
+            raise ValueError(
+                f"labels must be integers in [0, {self.num_classes}). "
+                f"Received: labels in [{labels.min()}, {labels.max()}]"
+            )
+        return labels.astype("int32")
+
+    def unpack(self, data):
+        """Split a fit() batch into (images, labels or None), validating shapes and labels."""
+        if isinstance(data, (tuple, list)):
+            images = data[0]
+            labels = data[1] if len(data) > 1 else None
+        else:
+            images, labels = data, None
+        self.check_images(images)
+        if self.conditional:
+            if labels is None:
+                raise ValueError(f"{type(self).__name__} needs labels: call fit(images, labels).")
+            labels = tf.cast(tf.reshape(labels, [-1]), "int32")
+            tf.debugging.assert_non_negative(labels, message="labels must be >= 0")
+            tf.debugging.assert_less(labels, self.num_classes, message=f"labels must be < num_classes={self.num_classes}")
+        else:
+            labels = None
+        return images, labels
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit`` with the input checked first when it is given as arrays."""
+        if isinstance(x, np.ndarray):
+            self.check_images(x)
+            if self.conditional:
+                if y is None:
+                    raise ValueError(f"{type(self).__name__} needs labels: call fit(images, labels).")
+                self.check_labels(y, size=len(x))
+        return super().fit(x, y, *args, **kwargs)
+
+    def record(self, logs):
+        for key, tracker in self.trackers.items():
+            tracker.update_state(logs[key])
+        return {key: tracker.result() for key, tracker in self.trackers.items()}
+
+    def call(self, inputs, training=False):
+        """Generate images from noise (and labels): ``model(noise)`` or ``model([noise, labels])``."""
+        return self.generator(inputs, training=training)
+
+    def generate(self, n, labels=None, seed=0, batch_size=500):
+        """Draw ``n`` images from the generator in inference mode, as a NumPy array in [-1, 1].
+
+        Args:
+            n: number of images.
+            labels: for a conditional model, int labels of shape (n,); default
+                cycles through the classes 0, 1, ..., num_classes - 1.
+            seed: seed of the noise (the same seed gives the same images).
+            batch_size: images per forward pass.
+        """
+        n = check_positive_int(n, "n")
+        noise = keras.random.normal((n, self.latent_dim), seed=seed)
+        if self.conditional:
+            labels = np.arange(n) % self.num_classes if labels is None else labels
+            labels = self.check_labels(labels, size=n)
+        outputs = []
+        for start in range(0, n, batch_size):
+            z = noise[start : start + batch_size]
+            inputs = z if labels is None else [z, tf.constant(labels[start : start + batch_size])]
+            outputs.append(np.asarray(self.generator(inputs, training=False)))
+        return np.concatenate(outputs)

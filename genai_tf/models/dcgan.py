@@ -1,0 +1,119 @@
+"""Deep convolutional GAN for 28x28 images.
+
+The generator upsamples with transposed convolutions and uses BatchNorm, which
+normalises with the *batch's* statistics in training (``training=True``) and
+with its moving averages in inference (``training=False``): sample with
+``training=False``, as :meth:`AdversarialModel.generate` does.
+"""
+
+import keras
+
+from genai_tf.models.base import AdversarialModel
+from genai_tf.models.gan import maybe_spectral
+from genai_tf.training import gan_update
+
+
+def _check_28x28(image_shape):
+    if tuple(image_shape)[:2] != (28, 28):
+        raise ValueError(f"The convolutional models are built for 28x28 images. Received: image_shape={tuple(image_shape)}")
+
+
+def build_dcgan_generator(latent_dim, image_shape=(28, 28, 1), width=64, name="generator", extra_inputs=()):
+    """z -> Dense 7*7*2w -> BN, ReLU -> ConvT(w, 4, stride 2) -> BN, ReLU -> ConvT(channels, 4, stride 2), tanh.
+
+    Args:
+        latent_dim: size of z.
+        image_shape: (28, 28, channels).
+        width: channels of the last hidden feature map (the first has 2 * width).
+        name: model name.
+        extra_inputs: used by the conditional generator: (inputs, tensor) to
+            concatenate to z before the first layer.
+
+    Returns:
+        A functional ``keras.Model``, output (batch, 28, 28, channels) in (-1, 1).
+    """
+    _check_28x28(image_shape)
+    noise = keras.Input((latent_dim,), name="noise")
+    inputs, x = [noise], noise
+    if extra_inputs:
+        extra_input, extra_tensor = extra_inputs
+        inputs.append(extra_input)
+        x = keras.layers.Concatenate()([noise, extra_tensor])
+    x = keras.layers.Dense(7 * 7 * 2 * width, use_bias=False)(x)
+    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    x = keras.layers.Reshape((7, 7, 2 * width))(x)
+    x = keras.layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False)(x)
+    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    images = keras.layers.Conv2DTranspose(image_shape[-1], 4, strides=2, padding="same", activation="tanh")(x)
+    return keras.Model(inputs if extra_inputs else noise, images, name=name)
+
+
+def build_dcgan_discriminator(
+    image_shape=(28, 28, 1), width=64, spectral_norm=False, name="discriminator", extra_inputs=()
+):
+    """image -> Conv(w, 4, stride 2), LeakyReLU -> Conv(2w, 4, stride 2), LeakyReLU -> Dense 1 (a logit).
+
+    No BatchNorm in the discriminator (so that the gradient penalty of WGAN-GP,
+    which is per example, stays valid when the same builder makes a critic).
+
+    Args:
+        image_shape: (28, 28, channels).
+        width: channels of the first convolution.
+        spectral_norm: spectrally normalise every convolution and the Dense layer.
+        name: model name.
+        extra_inputs: (inputs, tensor of shape (batch, 28, 28, k)) concatenated
+            to the image as extra channels, for the conditional discriminator.
+
+    Returns:
+        A functional ``keras.Model``, output (batch, 1), logits/scores (no sigmoid).
+    """
+    _check_28x28(image_shape)
+    image = keras.Input(tuple(image_shape), name="image")
+    inputs, x = [image], image
+    if extra_inputs:
+        extra_input, extra_tensor = extra_inputs
+        inputs.append(extra_input)
+        x = keras.layers.Concatenate()([image, extra_tensor])
+    for filters in (width, 2 * width):
+        x = maybe_spectral(keras.layers.Conv2D(filters, 4, strides=2, padding="same"), spectral_norm)(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
+    x = keras.layers.Flatten()(x)
+    logits = maybe_spectral(keras.layers.Dense(1), spectral_norm)(x)
+    return keras.Model(inputs if extra_inputs else image, logits, name=name)
+
+
+@keras.saving.register_keras_serializable(package="genai_tf")
+class DCGAN(AdversarialModel):
+    """Deep convolutional GAN (non-saturating loss), after Radford, Metz & Chintala.
+
+    See "Unsupervised Representation Learning with Deep Convolutional
+    Generative Adversarial Networks", 2015 (https://arxiv.org/abs/1511.06434).
+
+    Args:
+        latent_dim: size of z, > 0.
+        image_shape: (28, 28, channels), images in [-1, 1].
+        width: channel width of both networks.
+        spectral_norm: spectrally normalise the discriminator.
+        seed: seed of the training noise.
+    """
+
+    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), width=32, **kwargs):
+        self.width = int(width)
+        super().__init__(latent_dim=latent_dim, image_shape=image_shape, **kwargs)
+
+    def build_networks(self):
+        return (
+            build_dcgan_generator(self.latent_dim, self.image_shape, self.width),
+            build_dcgan_discriminator(self.image_shape, self.width, self.spectral_norm),
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width}
+
+    def train_step(self, data):
+        images, _ = self.unpack(data)
+        logs = gan_update(
+            self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
+            images, self.latent_dim, self.seed_generator,
+        )
+        return self.record(logs)

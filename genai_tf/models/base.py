@@ -63,6 +63,23 @@ class AdversarialModel(keras.Model):
         if self.d_optimizer is self.g_optimizer:
             raise ValueError("d_optimizer and g_optimizer must be separate instances.")
 
+    def get_compile_config(self):
+        if not getattr(self, "compiled", False):
+            return None
+        return {
+            "d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+            "g_optimizer": keras.optimizers.serialize(self.g_optimizer),
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
+            g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
+        )
+        # Build the optimizers' slots now so the saved optimizer state loads into them.
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
     @property
     def metrics(self):
         return list(self.trackers.values())

@@ -29,16 +29,23 @@ def maybe_spectral(layer, spectral_norm):
 
 
 def build_mlp_generator(
-    latent_dim, output_shape, hidden_units=(128, 128), output_activation=None, name="generator"
+    latent_dim,
+    output_shape,
+    hidden_units=(128, 128),
+    output_activation=None,
+    batch_norm=False,
+    name="generator",
 ):
     """Map z ~ N(0, I) of size ``latent_dim`` to a sample of shape ``output_shape``.
 
     Args:
         latent_dim: size of the noise vector, > 0.
         output_shape: shape of one sample, e.g. (2,) or (28, 28, 1).
-        hidden_units: widths of the ReLU hidden layers.
+        hidden_units: widths of the hidden layers: ReLU, or BatchNorm then
+            LeakyReLU(0.2) when ``batch_norm`` is set.
         output_activation: None (linear, for unbounded data such as the 2-D
             toy) or "tanh" (for images in [-1, 1]).
+        batch_norm: BatchNorm after every hidden layer but the first.
         name: model name.
 
     Returns:
@@ -49,7 +56,14 @@ def build_mlp_generator(
     _check_units(hidden_units)
     output_shape = tuple(output_shape)
     layers = [keras.Input((latent_dim,))]
-    layers += [keras.layers.Dense(int(u), activation="relu") for u in hidden_units]
+    for i, units in enumerate(hidden_units):
+        if batch_norm:
+            layers.append(keras.layers.Dense(int(units)))
+            if i > 0:
+                layers.append(keras.layers.BatchNormalization(momentum=0.8))
+            layers.append(keras.layers.LeakyReLU(0.2))
+        else:
+            layers.append(keras.layers.Dense(int(units), activation="relu"))
     layers += [
         keras.layers.Dense(math.prod(output_shape), activation=output_activation),
         keras.layers.Reshape(output_shape),
@@ -86,9 +100,10 @@ def build_mlp_discriminator(
 class GAN(AdversarialModel):
     """The MLP GAN the source texts attempted, done right (non-saturating loss by default).
 
-    Generator: z (latent_dim) -> Dense 256 -> 512 -> 1024 (ReLU) -> Dense
-    prod(image_shape), tanh -> image. Discriminator: image -> Dense 512 -> 256
-    (LeakyReLU 0.2, dropout 0.3) -> one logit. One ``train_step`` updates the
+    Generator: z (latent_dim) -> Dense 128 -> 256 -> 512 -> 1024 (BatchNorm
+    after all but the first, LeakyReLU 0.2) -> Dense prod(image_shape), tanh
+    -> image. Discriminator: image -> Dense 512 -> 256 (LeakyReLU 0.2,
+    dropout 0.3) -> one logit. One ``train_step`` updates the
     discriminator and then the generator (:func:`genai_tf.training.gan_update`).
 
     See "Generative Adversarial Nets", Goodfellow et al., 2014
@@ -118,7 +133,7 @@ class GAN(AdversarialModel):
 
     def build_networks(self):
         generator = build_mlp_generator(
-            self.latent_dim, self.image_shape, (256, 512, 1024), output_activation="tanh"
+            self.latent_dim, self.image_shape, (128, 256, 512, 1024), output_activation="tanh", batch_norm=True
         )
         discriminator = build_mlp_discriminator(
             self.image_shape, (512, 256), dropout=0.3, spectral_norm=self.spectral_norm

@@ -351,3 +351,42 @@ def test_fit_steps_trains_a_gan_on_the_ring():
     assert history["step"] == [10, 20]
     assert set(history) == {"step", "d_loss", "g_loss", "real_prob", "fake_prob"}
     assert all(math.isfinite(v) for key in history for v in history[key])
+
+
+# --- Fréchet distance ---------------------------------------------------------------------------
+
+
+def test_frechet_distance_of_identical_sets_is_zero():
+    from genai_tf.metrics import frechet_distance
+
+    features = np.random.default_rng(0).standard_normal((500, 4))
+    assert frechet_distance(features, features) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():
+    # For diagonal covariances FD = sum (mu_a - mu_b)^2 + sum (sigma_a - sigma_b)^2.
+    from genai_tf.metrics import frechet_distance
+
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((200_000, 2)) * [1.0, 2.0] + [0.0, 1.0]
+    b = rng.standard_normal((200_000, 2)) * [3.0, 2.0] + [1.0, -1.0]
+    expected = (1.0 + 4.0) + (2.0**2 + 0.0)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=0.02)
+    assert frechet_distance(a, b) == pytest.approx(frechet_distance(b, a), rel=1e-6)
+
+
+def test_frechet_distance_rejects_mismatched_features():
+    from genai_tf.metrics import frechet_distance
+
+    with pytest.raises(ValueError, match="same d"):
+        frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="N >= 2"):
+        frechet_distance(np.zeros((1, 3)), np.zeros((5, 3)))
+
+
+def test_classifier_features_have_the_penultimate_width():
+    from genai_tf.metrics import build_classifier, classifier_features
+
+    classifier = build_classifier()
+    features = classifier_features(-np.ones((3, 28, 28, 1), "float32"), classifier)
+    assert features.shape == (3, 128) and np.all(features >= 0)   # ReLU activations

@@ -60,6 +60,9 @@ def test_save_and_load_round_trip(name, tmp_path):
     np.testing.assert_array_equal(loaded.generate(5, seed=3), model.generate(5, seed=3))
     for a, b in zip(loaded.discriminator.get_weights(), model.discriminator.get_weights()):
         np.testing.assert_array_equal(a, b)
+    # The training noise continues where it stopped (Keras alone would reset the SeedGenerator).
+    np.testing.assert_array_equal(np.asarray(loaded.seed_generator.state), np.asarray(model.seed_generator.state))
+    assert np.asarray(model.seed_generator.state).any()
     # The optimizers come back with their state (step count and moments), ready to continue.
     assert int(loaded.d_optimizer.iterations) == int(model.d_optimizer.iterations) >= 1
     for a, b in zip(loaded.g_optimizer.variables, model.g_optimizer.variables):

@@ -63,6 +63,18 @@ class AdversarialModel(keras.Model):
         if self.d_optimizer is self.g_optimizer:
             raise ValueError("d_optimizer and g_optimizer must be separate instances.")
 
+    def save_own_variables(self, store):
+        # Keras does not save a SeedGenerator's state; keep it so training resumes the noise sequence.
+        super().save_own_variables(store)
+        store["seed_generator_state"] = np.asarray(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        state = store["seed_generator_state"] if "seed_generator_state" in store else None
+        own = {key: store[key] for key in store.keys() if key != "seed_generator_state"}
+        super().load_own_variables(own)
+        if state is not None:
+            self.seed_generator.state.assign(np.asarray(state))
+
     def get_compile_config(self):
         if not getattr(self, "compiled", False):
             return None

@@ -9,6 +9,7 @@ student in JupyterLab) gets ``full``.
 import logging
 import os
 import platform
+import shutil
 import warnings
 from pathlib import Path
 
@@ -106,15 +107,25 @@ def set_seed(seed=0, deterministic=True):
         tf.config.experimental.enable_op_determinism()
 
 
-def outputs_dir(*parts):
+def outputs_dir(*parts, fresh=False):
     """Return (and create) a folder for training outputs, git-ignored.
 
     ``GENAI_TF_OUTPUTS`` overrides the default, ``outputs/`` at the top of the
     repository (beside ``genai_tf/``).
+
+    Args:
+        *parts: sub-folders, e.g. ``outputs_dir("03_gan_mnist", "full")``.
+        fresh: delete the folder's old contents first (a new run rather than
+            a resumed one). Needs at least one part, so the whole outputs
+            folder is never deleted.
     """
     root = os.environ.get(OUTPUTS_ENV)
     base = Path(root) if root else Path(__file__).resolve().parent.parent / "outputs"
     path = base.joinpath(*parts)
+    if fresh:
+        if not parts:
+            raise ValueError("outputs_dir(fresh=True) needs a sub-folder name; it never empties outputs/ itself.")
+        shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True, exist_ok=True)
     return path
 

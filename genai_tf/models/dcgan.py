@@ -49,7 +49,7 @@ def build_dcgan_generator(latent_dim, image_shape=(28, 28, 1), width=64, name="g
 
 
 def build_dcgan_discriminator(
-    image_shape=(28, 28, 1), width=64, spectral_norm=False, name="discriminator", extra_inputs=()
+    image_shape=(28, 28, 1), width=64, spectral_norm=False, dropout=0.0, name="discriminator", extra_inputs=()
 ):
     """image -> Conv(w, 4, stride 2), LeakyReLU -> Conv(2w, 4, stride 2), LeakyReLU -> Dense 1 (a logit).
 
@@ -60,6 +60,7 @@ def build_dcgan_discriminator(
         image_shape: (28, 28, channels).
         width: channels of the first convolution.
         spectral_norm: spectrally normalise every convolution and the Dense layer.
+        dropout: dropout rate after each convolution block (0 for none).
         name: model name.
         extra_inputs: (inputs, tensor of shape (batch, 28, 28, k)) concatenated
             to the image as extra channels, for the conditional discriminator.
@@ -77,6 +78,8 @@ def build_dcgan_discriminator(
     for filters in (width, 2 * width):
         x = maybe_spectral(keras.layers.Conv2D(filters, 4, strides=2, padding="same"), spectral_norm)(x)
         x = keras.layers.LeakyReLU(0.2)(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout)(x)
     x = keras.layers.Flatten()(x)
     logits = maybe_spectral(keras.layers.Dense(1), spectral_norm)(x)
     return keras.Model(inputs if extra_inputs else image, logits, name=name)
@@ -93,22 +96,25 @@ class DCGAN(AdversarialModel):
         latent_dim: size of z, > 0.
         image_shape: (28, 28, channels), images in [-1, 1].
         width: channel width of both networks.
+        dropout: dropout rate in the discriminator (it regularises a
+            discriminator that would otherwise memorise a small training set).
         spectral_norm: spectrally normalise the discriminator.
         seed: seed of the training noise.
     """
 
-    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), width=32, **kwargs):
+    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), width=64, dropout=0.3, **kwargs):
         self.width = int(width)
+        self.dropout = float(dropout)
         super().__init__(latent_dim=latent_dim, image_shape=image_shape, **kwargs)
 
     def build_networks(self):
         return (
             build_dcgan_generator(self.latent_dim, self.image_shape, self.width),
-            build_dcgan_discriminator(self.image_shape, self.width, self.spectral_norm),
+            build_dcgan_discriminator(self.image_shape, self.width, self.spectral_norm, self.dropout),
         )
 
     def get_config(self):
-        return {**super().get_config(), "width": self.width}
+        return {**super().get_config(), "width": self.width, "dropout": self.dropout}
 
     def train_step(self, data):
         images, _ = self.unpack(data)

@@ -21,6 +21,8 @@ REQUIRED_ERRATA = {
     "00_setup_and_data": {"E-000-7"},
     "01_generative_models_and_likelihood": {"E-001-2", "E-003-1", "E-004-5"},
     "02_gan_minimax": {"E-000-1", "E-002-1", "E-003-3", "E-004-1"},
+    "03_gan_mnist": {"E-000-3", "E-000-4", "E-000-5", "E-001-4", "E-002-2", "E-003-4", "E-004-3"},
+    "06_wgan_gp": {"E-000-6", "E-004-1"},
 }
 
 

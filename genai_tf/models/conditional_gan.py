@@ -7,19 +7,20 @@ from genai_tf.models.dcgan import build_dcgan_discriminator, build_dcgan_generat
 from genai_tf.training import gan_update
 
 
-def build_conditional_generator(latent_dim, num_classes, image_shape=(28, 28, 1), width=32, embedding_dim=50):
-    """[z, label] -> image: the label's learned embedding is concatenated to z."""
+def build_conditional_generator(latent_dim, num_classes, image_shape=(28, 28, 1), width=64):
+    """[z, label] -> image: the label's one-hot code is concatenated to z."""
     label = keras.Input((), dtype="int32", name="label")
-    embedded = keras.layers.Embedding(num_classes, embedding_dim)(label)
-    return build_dcgan_generator(latent_dim, image_shape, width, extra_inputs=(label, embedded))
+    one_hot = keras.layers.CategoryEncoding(num_tokens=num_classes, output_mode="one_hot")(label)
+    return build_dcgan_generator(latent_dim, image_shape, width, extra_inputs=(label, one_hot))
 
 
-def build_conditional_discriminator(num_classes, image_shape=(28, 28, 1), width=32, spectral_norm=False):
-    """[image, label] -> logit: the label's embedding becomes one extra 28x28 input channel."""
+def build_conditional_discriminator(num_classes, image_shape=(28, 28, 1), width=64, spectral_norm=False, dropout=0.3):
+    """[image, label] -> logit: the label's one-hot code becomes num_classes constant input channels."""
     label = keras.Input((), dtype="int32", name="label")
-    plane = keras.layers.Embedding(num_classes, image_shape[0] * image_shape[1])(label)
-    plane = keras.layers.Reshape((image_shape[0], image_shape[1], 1))(plane)
-    return build_dcgan_discriminator(image_shape, width, spectral_norm, extra_inputs=(label, plane))
+    one_hot = keras.layers.CategoryEncoding(num_tokens=num_classes, output_mode="one_hot")(label)
+    planes = keras.layers.Reshape((1, 1, num_classes))(one_hot)
+    planes = keras.layers.UpSampling2D(size=(image_shape[0], image_shape[1]))(planes)
+    return build_dcgan_discriminator(image_shape, width, spectral_norm, dropout, extra_inputs=(label, planes))
 
 
 @keras.saving.register_keras_serializable(package="genai_tf")
@@ -38,22 +39,26 @@ class ConditionalGAN(AdversarialModel):
         num_classes: number of labels (10 for MNIST).
         image_shape: (28, 28, channels), images in [-1, 1].
         width: channel width of both networks.
+        dropout: dropout rate in the discriminator.
         spectral_norm: spectrally normalise the discriminator.
         seed: seed of the training noise.
     """
 
-    def __init__(self, latent_dim=100, num_classes=10, image_shape=(28, 28, 1), width=32, **kwargs):
+    def __init__(self, latent_dim=100, num_classes=10, image_shape=(28, 28, 1), width=64, dropout=0.3, **kwargs):
         self.width = int(width)
+        self.dropout = float(dropout)
         super().__init__(latent_dim=latent_dim, image_shape=image_shape, num_classes=num_classes, **kwargs)
 
     def build_networks(self):
         return (
             build_conditional_generator(self.latent_dim, self.num_classes, self.image_shape, self.width),
-            build_conditional_discriminator(self.num_classes, self.image_shape, self.width, self.spectral_norm),
+            build_conditional_discriminator(
+                self.num_classes, self.image_shape, self.width, self.spectral_norm, self.dropout
+            ),
         )
 
     def get_config(self):
-        return {**super().get_config(), "width": self.width}
+        return {**super().get_config(), "width": self.width, "dropout": self.dropout}
 
     def train_step(self, data):
         images, labels = self.unpack(data)

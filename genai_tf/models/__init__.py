@@ -4,6 +4,7 @@ from genai_tf.models.base import AdversarialModel
 from genai_tf.models.conditional_gan import ConditionalGAN
 from genai_tf.models.dcgan import DCGAN, build_dcgan_discriminator, build_dcgan_generator
 from genai_tf.models.gan import GAN, build_mlp_discriminator, build_mlp_generator
+from genai_tf.models.vae import VAE, build_decoder, build_encoder
 from genai_tf.models.wgan_gp import WGANGP
 
 __all__ = [
@@ -11,9 +12,12 @@ __all__ = [
     "ConditionalGAN",
     "DCGAN",
     "GAN",
+    "VAE",
     "WGANGP",
     "build_dcgan_discriminator",
     "build_dcgan_generator",
+    "build_decoder",
+    "build_encoder",
     "build_mlp_discriminator",
     "build_mlp_generator",
 ]

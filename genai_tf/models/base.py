@@ -16,7 +16,26 @@ def check_positive_int(value, name):
     return int(value)
 
 
-class AdversarialModel(keras.Model):
+class SeedStateMixin:
+    """Save and load the state of ``self.seed_generator`` with the model's weights.
+
+    Keras does not save a ``SeedGenerator``'s state in a ``.keras`` file; keeping
+    it lets a reloaded model resume the training-noise sequence where it stopped.
+    """
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store["seed_generator_state"] = np.asarray(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        state = store["seed_generator_state"] if "seed_generator_state" in store else None
+        own = {key: store[key] for key in store.keys() if key != "seed_generator_state"}
+        super().load_own_variables(own)
+        if state is not None:
+            self.seed_generator.state.assign(np.asarray(state))
+
+
+class AdversarialModel(SeedStateMixin, keras.Model):
     """Base class of GAN, DCGAN, ConditionalGAN and WGANGP (not used directly).
 
     Args:
@@ -62,18 +81,6 @@ class AdversarialModel(keras.Model):
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
         if self.d_optimizer is self.g_optimizer:
             raise ValueError("d_optimizer and g_optimizer must be separate instances.")
-
-    def save_own_variables(self, store):
-        # Keras does not save a SeedGenerator's state; keep it so training resumes the noise sequence.
-        super().save_own_variables(store)
-        store["seed_generator_state"] = np.asarray(self.seed_generator.state)
-
-    def load_own_variables(self, store):
-        state = store["seed_generator_state"] if "seed_generator_state" in store else None
-        own = {key: store[key] for key in store.keys() if key != "seed_generator_state"}
-        super().load_own_variables(own)
-        if state is not None:
-            self.seed_generator.state.assign(np.asarray(state))
 
     def get_compile_config(self):
         if not getattr(self, "compiled", False):

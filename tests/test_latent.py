@@ -1,0 +1,101 @@
+"""Latent-space tools: interpolation, the quantile grid, per-dimension KL, image repair."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+import genai_tf
+from genai_tf import latent
+from genai_tf.losses import gaussian_kl_divergence
+from genai_tf.models import VAE
+
+RNG = np.random.default_rng(0)
+BINARY = RNG.integers(0, 2, (16, 28, 28, 1)).astype("float32")
+
+
+def test_lerp_and_slerp_end_points_and_midpoints():
+    z0, z1 = np.array([3.0, 0.0, 0.0]), np.array([0.0, 3.0, 0.0])
+    for path in (latent.lerp(z0, z1, 5), latent.slerp(z0, z1, 5)):
+        assert path.shape == (5, 3)
+        np.testing.assert_allclose(path[0], z0, atol=1e-6)
+        np.testing.assert_allclose(path[-1], z1, atol=1e-6)
+    # Orthogonal ends of norm 3: the straight midpoint has norm 3 / sqrt(2), the spherical one 3.
+    assert np.linalg.norm(latent.lerp(z0, z1, 3)[1]) == pytest.approx(3 / math.sqrt(2), rel=1e-6)
+    np.testing.assert_allclose(latent.slerp(z0, z1, 3)[1], [3 / math.sqrt(2), 3 / math.sqrt(2), 0.0], rtol=1e-6)
+
+
+def test_slerp_keeps_the_norm_of_equal_norm_ends_and_the_angle_steps_evenly():
+    z0 = RNG.normal(size=16)
+    z1 = RNG.normal(size=16)
+    z1 *= np.linalg.norm(z0) / np.linalg.norm(z1)
+    path = latent.slerp(z0, z1, 9).astype(np.float64)
+    np.testing.assert_allclose(np.linalg.norm(path, axis=1), np.linalg.norm(z0), rtol=1e-5)
+    angles = [math.acos(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))) for a, b in zip(path[:-1], path[1:])]
+    np.testing.assert_allclose(angles, angles[0], rtol=1e-3)
+
+
+def test_slerp_of_parallel_vectors_falls_back_to_lerp_and_bad_input_is_rejected():
+    np.testing.assert_allclose(latent.slerp([1.0, 1.0], [2.0, 2.0], 3), latent.lerp([1.0, 1.0], [2.0, 2.0], 3))
+    with pytest.raises(ValueError, match="steps"):
+        latent.lerp([0.0], [1.0], 1)
+    with pytest.raises(ValueError, match="shape"):
+        latent.slerp([0.0, 1.0], [1.0], 3)
+    with pytest.raises(ValueError, match="non-zero"):
+        latent.slerp([0.0, 0.0], [1.0, 0.0], 3)
+
+
+def test_gaussian_grid_is_at_equal_prior_mass():
+    grid = latent.gaussian_grid(4, quantile=0.1)
+    assert grid.shape == (16, 2)
+    values = norm.ppf([0.1, 0.3666667, 0.6333333, 0.9])
+    np.testing.assert_allclose(grid[:4, 0], values, rtol=1e-5)   # first row: x increasing
+    np.testing.assert_allclose(grid[::4, 1], values[::-1], rtol=1e-5)   # first column: y decreasing
+    with pytest.raises(ValueError, match="quantile"):
+        latent.gaussian_grid(4, quantile=0.6)
+
+
+@pytest.fixture(scope="module")
+def vae():
+    genai_tf.set_seed(0)
+    model = VAE(latent_dim=4, hidden_units=(32,))
+    model.compile()
+    model.fit(BINARY, batch_size=8, epochs=2, verbose=0)
+    return model
+
+
+def test_per_dimension_kl_adds_up_to_the_total_kl(vae):
+    per_dim = latent.per_dimension_kl(vae, BINARY, batch_size=5)
+    assert per_dim.shape == (4,) and np.all(per_dim >= 0)
+    z_mean, z_log_var = vae.encode(BINARY)
+    assert per_dim.sum() == pytest.approx(float(np.mean(gaussian_kl_divergence(z_mean, z_log_var))), rel=1e-5)
+    assert latent.active_dimensions(per_dim, threshold=-1.0) == 4
+    assert latent.active_dimensions([0.5, 0.05, 0.2], threshold=0.1) == 2
+
+
+def test_inpaint_keeps_observed_pixels_and_raises_their_posterior(vae):
+    mask = np.zeros((28, 28, 1), np.float32)
+    mask[:14] = 1.0   # the top half is observed
+    repaired = latent.inpaint(vae, BINARY[:4], mask, steps=30)
+    assert repaired.shape == (4, 28, 28, 1)
+    np.testing.assert_array_equal(repaired[:, :14], BINARY[:4, :14])
+    assert repaired.min() >= 0 and repaired.max() <= 1
+    # No steps: the completion is the decoder's mean at the encoder's mean of the masked image.
+    start = latent.inpaint(vae, BINARY[:4], mask, steps=0)
+    expected = np.asarray(vae.decode(vae.encode(BINARY[:4] * mask)[0]))
+    np.testing.assert_allclose(start[:, 14:], expected[:, 14:], atol=1e-6)
+
+
+def test_inpaint_rejects_bad_masks_and_gaussian_models(vae):
+    with pytest.raises(ValueError, match="mask must have the shape"):
+        latent.inpaint(vae, BINARY[:2], np.ones((28, 28)), steps=1)
+    with pytest.raises(ValueError, match="observed"):
+        latent.inpaint(vae, BINARY[:2], np.full((28, 28, 1), 0.5), steps=1)
+    gaussian = VAE(latent_dim=2, hidden_units=(8,), likelihood="gaussian")
+    with pytest.raises(ValueError, match="Bernoulli"):
+        latent.inpaint(gaussian, BINARY[:2], np.ones((28, 28, 1)), steps=1)
+
+
+def test_denoise_is_the_reconstruction(vae):
+    np.testing.assert_allclose(latent.denoise(vae, BINARY[:3]), vae.reconstruct(BINARY[:3]), atol=1e-6)

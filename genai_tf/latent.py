@@ -156,6 +156,70 @@ def _check_mask(mask, images):
     return np.broadcast_to(mask, images.shape).astype(np.float32)
 
 
+def _check_steps_and_rate(steps, learning_rate):
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0. Received: steps={steps!r}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0. Received: learning_rate={learning_rate!r}")
+
+
+def map_latent_search(vae, images, mask=None, flip_probability=0.0, steps=200, learning_rate=0.05):
+    """The latent code that best explains the observed pixels under the prior (MAP), by Adam on z.
+
+    Formula:
+        z* = argmax_z  sum_i m_i log p(x_i | z) + log N(z; 0, I),
+        p(x_i = 1 | z) = (1 - rho) * sigmoid(l_i(z)) + rho * (1 - sigmoid(l_i(z)))
+
+    where m is the mask (1 = observed) and rho the probability that a pixel
+    was flipped by noise: the VAE's Bernoulli decoder followed by a known
+    corruption channel. rho = 0 is the clean decoder. The search starts at the
+    encoder's mean of the (masked) images; the networks stay fixed.
+
+    Args:
+        vae: a trained :class:`genai_tf.models.VAE` with a Bernoulli decoder.
+        images: (N, *image_shape) in [0, 1].
+        mask: None (all observed), or 1 for observed and 0 for missing pixels,
+            with the shape of one image or of ``images``.
+        flip_probability: rho, in [0, 0.5).
+        steps: Adam updates, >= 0 (0 returns the encoder's mean).
+        learning_rate: Adam's learning rate, > 0.
+
+    Returns:
+        float32 array (N, latent_dim).
+    """
+    if vae.likelihood != "bernoulli":
+        raise ValueError(f"The latent search needs a Bernoulli decoder. Received: likelihood={vae.likelihood!r}")
+    vae.check_images(images)
+    images = np.asarray(images, np.float32)
+    mask = np.ones_like(images) if mask is None else _check_mask(mask, images)
+    if not 0.0 <= flip_probability < 0.5:
+        raise ValueError(f"flip_probability must be in [0, 0.5). Received: flip_probability={flip_probability!r}")
+    _check_steps_and_rate(steps, learning_rate)
+    observed = tf.constant(images * mask)
+    mask_tensor = tf.constant(mask)
+    rho = float(flip_probability)
+    z = tf.Variable(vae.encode(observed)[0])
+    optimizer = keras.optimizers.Adam(learning_rate)
+
+    @tf.function
+    def update():
+        with tf.GradientTape() as tape:
+            logits = vae.decode_logits(z)
+            if rho == 0.0:
+                pixel_log_likelihood = -tf.nn.sigmoid_cross_entropy_with_logits(labels=observed, logits=logits)
+            else:
+                p_one = (1.0 - rho) * tf.sigmoid(logits) + rho * (1.0 - tf.sigmoid(logits))   # in [rho, 1 - rho]
+                pixel_log_likelihood = observed * tf.math.log(p_one) + (1.0 - observed) * tf.math.log(1.0 - p_one)
+            # Only observed pixels count: the per-pixel terms are multiplied by the mask.
+            log_likelihood = tf.reduce_sum(mask_tensor * pixel_log_likelihood, axis=[1, 2, 3])
+            loss = -tf.reduce_sum(log_likelihood - 0.5 * tf.reduce_sum(tf.square(z), axis=1))
+        optimizer.apply([tape.gradient(loss, z)], [z])
+
+    for _ in range(int(steps)):
+        update()
+    return np.asarray(z)
+
+
 def inpaint(vae, images, mask, steps=200, learning_rate=0.05):
     """Fill the missing pixels of images from a Bernoulli VAE, by MAP search in the latent space.
 
@@ -163,9 +227,8 @@ def inpaint(vae, images, mask, steps=200, learning_rate=0.05):
         z* = argmax_z  sum over observed pixels of log p(x_i | z) + log N(z; 0, I)
         repaired = mask * x + (1 - mask) * E[x | z*]
 
-    Starts from the encoder's mean of the masked image and runs ``steps`` Adam
-    updates on z (the networks stay fixed), so the decoder's prior knowledge
-    of digits completes what the mask hides; observed pixels are kept.
+    The decoder's knowledge of digits completes what the mask hides; observed
+    pixels are kept. See :func:`map_latent_search`.
 
     Args:
         vae: a trained :class:`genai_tf.models.VAE` with a Bernoulli decoder.
@@ -177,41 +240,29 @@ def inpaint(vae, images, mask, steps=200, learning_rate=0.05):
     Returns:
         float32 array of the shape of ``images``, in [0, 1].
     """
-    if vae.likelihood != "bernoulli":
-        raise ValueError(f"inpaint needs a Bernoulli decoder. Received: likelihood={vae.likelihood!r}")
-    vae.check_images(images)
-    images = np.asarray(images, np.float32)
-    mask = _check_mask(mask, images)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0. Received: steps={steps!r}")
-    observed = tf.constant(images * mask)
-    mask_tensor = tf.constant(mask)
-    z = tf.Variable(vae.encode(observed)[0])
-    optimizer = keras.optimizers.Adam(learning_rate)
-
-    @tf.function
-    def update():
-        with tf.GradientTape() as tape:
-            # Only observed pixels count: the per-pixel Bernoulli terms are multiplied by the mask.
-            pixel_terms = tf.nn.sigmoid_cross_entropy_with_logits(labels=observed, logits=vae.decode_logits(z))
-            log_likelihood = -tf.reduce_sum(mask_tensor * pixel_terms, axis=[1, 2, 3])
-            loss = -tf.reduce_sum(log_likelihood - 0.5 * tf.reduce_sum(tf.square(z), axis=1))
-        optimizer.apply([tape.gradient(loss, z)], [z])
-
-    for _ in range(int(steps)):
-        update()
-    completion = np.asarray(vae.decode(z))
-    return (mask * images + (1.0 - mask) * completion).astype(np.float32)
+    z = map_latent_search(vae, images, mask, steps=steps, learning_rate=learning_rate)
+    mask = _check_mask(mask, np.asarray(images))
+    return (mask * np.asarray(images, np.float32) + (1.0 - mask) * np.asarray(vae.decode(z))).astype(np.float32)
 
 
-def denoise(vae, images):
-    """Project noisy images onto the VAE's manifold: decode the encoder's mean, E[x | z = mu(x)].
+def denoise(vae, images, flip_probability=0.0, steps=0, learning_rate=0.05):
+    """Denoise images through the latent space: E[x | z*] for the MAP code under a flip-noise model.
+
+    With ``steps=0`` it is the projection decode(encoder mean), which works
+    for mild noise the encoder tolerates. With ``steps > 0`` it searches for
+    the code that best explains the noisy pixels when each was flipped with
+    probability ``flip_probability`` (:func:`map_latent_search`), so the
+    noise is explained by the channel, not by the digit.
 
     Args:
-        vae: a trained :class:`genai_tf.models.VAE`.
-        images: (N, *image_shape) in the model's pixel range.
+        vae: a trained :class:`genai_tf.models.VAE` with a Bernoulli decoder.
+        images: noisy images (N, *image_shape) in [0, 1].
+        flip_probability: the noise model's flip probability, in [0, 0.5).
+        steps: Adam updates of the search, >= 0.
+        learning_rate: Adam's learning rate, > 0.
 
     Returns:
-        float32 array of the shape of ``images``.
+        float32 array of the shape of ``images``, in [0, 1].
     """
-    return vae.reconstruct(images).astype(np.float32)
+    z = map_latent_search(vae, images, None, flip_probability, steps, learning_rate)
+    return np.asarray(vae.decode(z), np.float32)

@@ -97,5 +97,25 @@ def test_inpaint_rejects_bad_masks_and_gaussian_models(vae):
         latent.inpaint(gaussian, BINARY[:2], np.ones((28, 28, 1)), steps=1)
 
 
-def test_denoise_is_the_reconstruction(vae):
+def test_denoise_without_search_is_the_reconstruction(vae):
     np.testing.assert_allclose(latent.denoise(vae, BINARY[:3]), vae.reconstruct(BINARY[:3]), atol=1e-6)
+
+
+def test_the_search_raises_the_map_objective(vae):
+    images = BINARY[:4]
+
+    def objective(z, rho):
+        p = np.asarray(vae.decode(z), np.float64)
+        p_one = (1 - rho) * p + rho * (1 - p)
+        log_likelihood = np.sum(images * np.log(p_one) + (1 - images) * np.log(1 - p_one), axis=(1, 2, 3))
+        return log_likelihood - 0.5 * np.sum(np.asarray(z, np.float64) ** 2, axis=1)
+
+    for rho in (0.0, 0.2):
+        start = latent.map_latent_search(vae, images, flip_probability=rho, steps=0)
+        found = latent.map_latent_search(vae, images, flip_probability=rho, steps=50)
+        np.testing.assert_allclose(start, np.asarray(vae.encode(images)[0]), atol=1e-6)
+        assert np.all(objective(found, rho) > objective(start, rho))
+    with pytest.raises(ValueError, match="flip_probability"):
+        latent.denoise(vae, images, flip_probability=0.5)
+    with pytest.raises(ValueError, match="steps"):
+        latent.denoise(vae, images, steps=-1)

@@ -144,7 +144,9 @@ def load(name, split="train", *, pixel_range, binarize=False, data_dir=None):
 
     Returns:
         (images, labels): float32 array (N, H, W, 1) in ``pixel_range``, and
-        int32 array (N,).
+        int32 array (N,). Rows keep the order of the source: the
+        ``"mnist_sample"`` splits are sorted by digit, so shuffle (or pick
+        per class) before taking the first n as a sample of the data.
 
     Raises:
         ValueError: unknown name or split, or a bad pixel range.

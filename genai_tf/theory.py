@@ -91,3 +91,232 @@ def gan_value(d, p_data, p_model, dx):
     d = np.clip(np.asarray(d, dtype=np.float64), 1e-300, 1 - 1e-16)
     p_data, p_model = np.asarray(p_data, dtype=np.float64), np.asarray(p_model, dtype=np.float64)
     return float(np.sum(p_data * np.log(d) + p_model * np.log1p(-d)) * dx)
+
+
+# --- A latent-variable model with an exact evidence: linear-Gaussian (probabilistic PCA) ------
+#
+# p(z) = N(0, I_k),  p(x | z) = N(W z + b, noise_var * I_d),  W of shape (d, k).
+# Its evidence, posterior and the ELBO of any Gaussian q(z | x) have closed forms, so the
+# decomposition log p(x) = ELBO(q) + KL(q(z | x) || p(z | x)) can be checked to round-off.
+
+LOG_2PI = np.log(2.0 * np.pi)
+
+
+def _linear_gaussian_arguments(x, weights, bias, noise_var):
+    """Validate and convert the model's arguments; x becomes (n, d), with a flag for a 1-D x."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 2:
+        raise ValueError(f"weights must be a (data_dim, latent_dim) matrix. Received: weights.shape={weights.shape}")
+    data_dim = weights.shape[0]
+    bias = np.asarray(bias, dtype=np.float64)
+    if bias.shape != (data_dim,):
+        raise ValueError(
+            f"bias must have shape (data_dim,) = ({data_dim},), matching weights.shape={weights.shape}. "
+            f"Received: bias.shape={bias.shape}"
+        )
+    noise_var = np.asarray(noise_var, dtype=np.float64)
+    if noise_var.shape != () or not noise_var > 0:
+        raise ValueError(f"noise_var must be a positive scalar. Received: noise_var={noise_var}")
+    x = np.asarray(x, dtype=np.float64)
+    single = x.ndim == 1
+    if x.ndim not in (1, 2) or x.shape[-1] != data_dim:
+        raise ValueError(
+            f"x must have shape (data_dim,) or (n, data_dim) with data_dim={data_dim} "
+            f"(from weights.shape={weights.shape}). Received: x.shape={x.shape}"
+        )
+    return np.atleast_2d(x), weights, bias, float(noise_var), single
+
+
+def _diagonal_arguments(q_mean, q_log_var, batch_shape, latent_dim):
+    """Validate q's mean and log-variance against the batch shape and the latent size."""
+    q_mean = np.asarray(q_mean, dtype=np.float64)
+    q_log_var = np.asarray(q_log_var, dtype=np.float64)
+    expected = (*batch_shape, latent_dim)
+    if q_mean.shape != expected:
+        raise ValueError(f"q_mean must have shape {expected}. Received: q_mean.shape={q_mean.shape}")
+    if q_log_var.shape != expected:
+        raise ValueError(f"q_log_var must have shape {expected} like q_mean. Received: q_log_var.shape={q_log_var.shape}")
+    return q_mean, q_log_var
+
+
+def _unbatch(values, single):
+    return float(values[0]) if single else values
+
+
+def linear_gaussian_log_evidence(x, weights, bias, noise_var):
+    """Exact log p(x) of the linear-Gaussian latent model, in nats.
+
+    Formula:
+        p(z) = N(0, I),  p(x | z) = N(W z + b, noise_var * I)
+        log p(x) = log N(x; b, C),  C = W W^T + noise_var * I
+                 = -1/2 [d log(2 pi) + log det C + (x - b)^T C^-1 (x - b)]
+
+    This is probabilistic PCA: see Tipping & Bishop, "Probabilistic Principal
+    Component Analysis", J. R. Stat. Soc. B 61(3), 1999. It is the model on
+    which "Auto-Encoding Variational Bayes" (https://arxiv.org/abs/1312.6114)
+    bounds can be compared with the truth.
+
+    Args:
+        x: observations, shape (data_dim,) or (n, data_dim).
+        weights: W, shape (data_dim, latent_dim).
+        bias: b, shape (data_dim,).
+        noise_var: the observation noise variance, a positive scalar.
+
+    Returns:
+        A float for a 1-D ``x``, else a float64 array (n,).
+
+    Example:
+    >>> round(linear_gaussian_log_evidence([0.0], [[1.0]], [0.0], 1.0), 6)  # log N(0; 0, 2)
+    -1.265512
+    """
+    x, weights, bias, noise_var, single = _linear_gaussian_arguments(x, weights, bias, noise_var)
+    data_dim = weights.shape[0]
+    covariance = weights @ weights.T + noise_var * np.eye(data_dim)
+    cholesky = np.linalg.cholesky(covariance)
+    whitened = np.linalg.solve(cholesky, (x - bias).T)  # L^-1 (x - b), shape (d, n)
+    log_det = 2.0 * np.sum(np.log(np.diag(cholesky)))
+    values = -0.5 * (data_dim * LOG_2PI + log_det + np.sum(whitened**2, axis=0))
+    return _unbatch(values, single)
+
+
+def linear_gaussian_posterior(x, weights, bias, noise_var):
+    """Exact posterior p(z | x) = N(mean, covariance) of the linear-Gaussian latent model.
+
+    Formula:
+        covariance = (I + W^T W / noise_var)^-1
+        mean       = covariance W^T (x - b) / noise_var
+
+    The covariance does not depend on x. It is diagonal when the columns of W
+    are orthogonal; then a diagonal Gaussian q(z | x) can equal the posterior
+    and the ELBO is tight. See Tipping & Bishop, "Probabilistic Principal
+    Component Analysis", 1999, and Bishop, "Pattern Recognition and Machine
+    Learning", 2006, eq. 2.116.
+
+    Args:
+        x: observations, shape (data_dim,) or (n, data_dim).
+        weights: W, shape (data_dim, latent_dim).
+        bias: b, shape (data_dim,).
+        noise_var: the observation noise variance, a positive scalar.
+
+    Returns:
+        (mean, covariance): mean of shape (latent_dim,) for a 1-D ``x``, else
+        (n, latent_dim); covariance of shape (latent_dim, latent_dim). float64.
+
+    Example:
+    >>> mean, covariance = linear_gaussian_posterior([2.0], [[1.0]], [0.0], 1.0)
+    >>> float(mean[0]), float(covariance[0, 0])  # precision 1 + 1 = 2
+    (1.0, 0.5)
+    """
+    x, weights, bias, noise_var, single = _linear_gaussian_arguments(x, weights, bias, noise_var)
+    latent_dim = weights.shape[1]
+    precision = np.eye(latent_dim) + weights.T @ weights / noise_var
+    covariance = np.linalg.inv(precision)
+    covariance = 0.5 * (covariance + covariance.T)
+    mean = (x - bias) @ weights @ covariance / noise_var
+    return (mean[0] if single else mean), covariance
+
+
+def linear_gaussian_elbo(x, weights, bias, noise_var, q_mean, q_log_var):
+    """Closed-form ELBO of q(z | x) = N(q_mean, diag(exp(q_log_var))) on the linear-Gaussian model.
+
+    Formula:
+        ELBO = E_q[log p(x | z)] - KL(q(z | x) || N(0, I))  <=  log p(x)
+        E_q[log p(x | z)] = -1/2 [d log(2 pi noise_var)
+                                  + (||x - W m - b||^2 + sum_j v_j ||W_:j||^2) / noise_var]
+        KL(q || N(0, I))  = -1/2 sum_j (1 + log v_j - m_j^2 - v_j)
+        with m = q_mean, v = exp(q_log_var).
+
+    The gap log p(x) - ELBO equals KL(q(z | x) || p(z | x)) (see
+    :func:`diagonal_gaussian_kl`), so the bound is tight exactly when q is
+    the posterior. See "Auto-Encoding Variational Bayes", Kingma & Welling,
+    2013 (https://arxiv.org/abs/1312.6114), eq. 1-3.
+
+    Args:
+        x: observations, shape (data_dim,) or (n, data_dim).
+        weights: W, shape (data_dim, latent_dim).
+        bias: b, shape (data_dim,).
+        noise_var: the observation noise variance, a positive scalar.
+        q_mean: means of q, shape (latent_dim,) or (n, latent_dim), like ``x``.
+        q_log_var: log-variances of q (log sigma^2, not sigma), shape of ``q_mean``.
+
+    Returns:
+        A float for a 1-D ``x``, else a float64 array (n,), in nats.
+
+    Example:
+    >>> # 1-D model with W = 1, b = 0, noise 1; q is the exact posterior N(x/2, 1/2).
+    >>> tight = linear_gaussian_elbo([2.0], [[1.0]], [0.0], 1.0, [1.0], [np.log(0.5)])
+    >>> round(tight, 6), round(linear_gaussian_log_evidence([2.0], [[1.0]], [0.0], 1.0), 6)
+    (-2.265512, -2.265512)
+    """
+    x, weights, bias, noise_var, single = _linear_gaussian_arguments(x, weights, bias, noise_var)
+    data_dim, latent_dim = weights.shape
+    batch_shape = () if single else (x.shape[0],)
+    q_mean, q_log_var = _diagonal_arguments(q_mean, q_log_var, batch_shape, latent_dim)
+    q_mean, q_var = np.atleast_2d(q_mean), np.exp(np.atleast_2d(q_log_var))
+    residual = x - q_mean @ weights.T - bias
+    spread = q_var @ np.sum(weights**2, axis=0)  # tr(W diag(v) W^T), shape (n,)
+    expected_log_likelihood = -0.5 * (
+        data_dim * (LOG_2PI + np.log(noise_var)) + (np.sum(residual**2, axis=1) + spread) / noise_var
+    )
+    kl_prior = -0.5 * np.sum(1.0 + np.log(q_var) - q_mean**2 - q_var, axis=1)
+    return _unbatch(expected_log_likelihood - kl_prior, single)
+
+
+def diagonal_gaussian_kl(q_mean, q_log_var, p_mean, p_covariance):
+    """KL(q || p) of a diagonal Gaussian q from a full-covariance Gaussian p, in nats.
+
+    Formula:
+        q = N(m, diag(v)), v = exp(q_log_var);  p = N(mu, S)
+        KL = 1/2 [tr(S^-1 diag(v)) + (mu - m)^T S^-1 (mu - m) - k + log det S - sum_j log v_j]
+
+    With p = N(0, I) this is the VAE's KL term
+    (:func:`genai_tf.losses.gaussian_kl_divergence`); with p the exact
+    posterior of :func:`linear_gaussian_posterior` it is the gap between
+    log p(x) and the ELBO. See "Auto-Encoding Variational Bayes"
+    (https://arxiv.org/abs/1312.6114), appendix B, for the N(0, I) case.
+
+    Args:
+        q_mean: means of q, shape (latent_dim,) or (n, latent_dim).
+        q_log_var: log-variances of q (log sigma^2), shape of ``q_mean``.
+        p_mean: mean of p, shape of ``q_mean``.
+        p_covariance: covariance of p, symmetric positive definite, shape
+            (latent_dim, latent_dim), shared by every row of ``q_mean``.
+
+    Returns:
+        A float for a 1-D ``q_mean``, else a float64 array (n,), >= 0.
+
+    Example:
+    >>> round(diagonal_gaussian_kl([1.0], [0.0], [0.0], [[1.0]]), 6)  # mu^2 / 2
+    0.5
+    >>> round(diagonal_gaussian_kl([0.0], [np.log(4.0)], [0.0], [[1.0]]), 6)  # 1.5 - log 2
+    0.806853
+    """
+    q_mean = np.asarray(q_mean, dtype=np.float64)
+    if q_mean.ndim not in (1, 2) or q_mean.shape[-1] < 1:
+        raise ValueError(
+            f"q_mean must have shape (latent_dim,) or (n, latent_dim). Received: q_mean.shape={q_mean.shape}"
+        )
+    single = q_mean.ndim == 1
+    latent_dim = q_mean.shape[-1]
+    q_mean, q_log_var = _diagonal_arguments(q_mean, q_log_var, q_mean.shape[:-1], latent_dim)
+    p_mean = np.asarray(p_mean, dtype=np.float64)
+    if p_mean.shape != q_mean.shape:
+        raise ValueError(f"p_mean must have the shape of q_mean, {q_mean.shape}. Received: p_mean.shape={p_mean.shape}")
+    p_covariance = np.asarray(p_covariance, dtype=np.float64)
+    if p_covariance.shape != (latent_dim, latent_dim):
+        raise ValueError(
+            f"p_covariance must have shape (latent_dim, latent_dim) = ({latent_dim}, {latent_dim}). "
+            f"Received: p_covariance.shape={p_covariance.shape}"
+        )
+    try:
+        cholesky = np.linalg.cholesky(p_covariance)
+    except np.linalg.LinAlgError:
+        raise ValueError("p_covariance must be symmetric positive definite. Received a matrix that is not.") from None
+    precision = np.linalg.inv(p_covariance)
+    q_mean, q_log_var, p_mean = np.atleast_2d(q_mean), np.atleast_2d(q_log_var), np.atleast_2d(p_mean)
+    difference = p_mean - q_mean
+    trace = np.exp(q_log_var) @ np.diag(precision)
+    mahalanobis = np.einsum("ni,ij,nj->n", difference, precision, difference)
+    log_det = 2.0 * np.sum(np.log(np.diag(cholesky)))
+    values = 0.5 * (trace + mahalanobis - latent_dim + log_det - np.sum(q_log_var, axis=1))
+    return _unbatch(values, single)

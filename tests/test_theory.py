@@ -172,3 +172,158 @@ def test_trained_discriminator_approaches_the_optimal_discriminator():
     dx = grid[1] - grid[0]
     gap = theory.gan_value(d_star, p_data, p_model, dx) - theory.gan_value(learned, p_data, p_model, dx)
     assert 0.0 <= gap < 0.02
+
+
+# --- The linear-Gaussian latent model: exact evidence, posterior and ELBO -----------------------
+
+
+def linear_gaussian_model(data_dim=5, latent_dim=3, seed=0, orthogonal=False):
+    """A random model p(z) = N(0, I), p(x|z) = N(W z + b, noise_var I) and a few data points."""
+    rng = np.random.default_rng(seed)
+    weights = rng.normal(size=(data_dim, latent_dim))
+    if orthogonal:
+        # Orthogonal columns with different lengths: W^T W is diagonal, so the posterior is too.
+        q, _ = np.linalg.qr(weights)
+        weights = q * np.array([2.0, 0.7, 1.3][:latent_dim])
+    bias = rng.normal(size=data_dim)
+    noise_var = 0.4
+    x = rng.normal(size=(7, data_dim)) * 2.0
+    return x, weights, bias, noise_var
+
+
+def random_q(n, latent_dim, seed):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, latent_dim)), rng.normal(scale=0.8, size=(n, latent_dim))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_log_evidence_is_elbo_plus_kl_to_the_posterior(seed):
+    x, weights, bias, noise_var = linear_gaussian_model(seed=seed)
+    q_mean, q_log_var = random_q(len(x), weights.shape[1], seed + 10)
+    log_evidence = theory.linear_gaussian_log_evidence(x, weights, bias, noise_var)
+    elbo = theory.linear_gaussian_elbo(x, weights, bias, noise_var, q_mean, q_log_var)
+    post_mean, post_cov = theory.linear_gaussian_posterior(x, weights, bias, noise_var)
+    gap = theory.diagonal_gaussian_kl(q_mean, q_log_var, post_mean, post_cov)
+    np.testing.assert_allclose(log_evidence, elbo + gap, rtol=0, atol=1e-8)
+    assert np.all(gap > 0)
+    assert np.all(elbo < log_evidence)
+
+
+def test_elbo_is_tight_at_the_exact_posterior_when_it_is_diagonal():
+    x, weights, bias, noise_var = linear_gaussian_model(orthogonal=True)
+    post_mean, post_cov = theory.linear_gaussian_posterior(x, weights, bias, noise_var)
+    assert np.allclose(post_cov, np.diag(np.diag(post_cov)), atol=1e-12)
+    post_log_var = np.broadcast_to(np.log(np.diag(post_cov)), post_mean.shape)
+    log_evidence = theory.linear_gaussian_log_evidence(x, weights, bias, noise_var)
+    elbo = theory.linear_gaussian_elbo(x, weights, bias, noise_var, post_mean, post_log_var)
+    np.testing.assert_allclose(elbo, log_evidence, rtol=0, atol=1e-10)
+    # Any other q is strictly below.
+    moved = theory.linear_gaussian_elbo(x, weights, bias, noise_var, post_mean + 0.1, post_log_var)
+    shrunk = theory.linear_gaussian_elbo(x, weights, bias, noise_var, post_mean, post_log_var - 0.5)
+    assert np.all(moved < log_evidence) and np.all(shrunk < log_evidence)
+
+
+def test_posterior_matches_bayes_rule():
+    # log p(z | x) = log p(x | z) + log p(z) - log p(x) for any z.
+    scipy_stats = pytest.importorskip("scipy.stats")
+    x, weights, bias, noise_var = linear_gaussian_model(seed=3)
+    post_mean, post_cov = theory.linear_gaussian_posterior(x[0], weights, bias, noise_var)
+    log_evidence = theory.linear_gaussian_log_evidence(x[0], weights, bias, noise_var)
+    for z in np.random.default_rng(0).normal(size=(5, weights.shape[1])):
+        log_joint = scipy_stats.multivariate_normal(weights @ z + bias, noise_var * np.eye(len(bias))).logpdf(x[0])
+        log_joint += scipy_stats.multivariate_normal(np.zeros(len(z))).logpdf(z)
+        log_posterior = scipy_stats.multivariate_normal(post_mean, post_cov).logpdf(z)
+        assert log_posterior == pytest.approx(log_joint - log_evidence, abs=1e-10)
+
+
+def test_log_evidence_matches_scipy():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    x, weights, bias, noise_var = linear_gaussian_model(seed=4)
+    covariance = weights @ weights.T + noise_var * np.eye(len(bias))
+    expected = scipy_stats.multivariate_normal(bias, covariance).logpdf(x)
+    np.testing.assert_allclose(theory.linear_gaussian_log_evidence(x, weights, bias, noise_var), expected, atol=1e-10)
+    # A 1-D x gives a float.
+    single = theory.linear_gaussian_log_evidence(x[0], weights, bias, noise_var)
+    assert isinstance(single, float) and single == pytest.approx(expected[0], abs=1e-10)
+
+
+def test_one_dimensional_hand_values():
+    # x = 2, W = 1, b = 0, noise 1: p(x) = N(0, 1 + 1), log p(2) = -1/2 (log 2 pi + log 2 + 4/2).
+    expected = -0.5 * (math.log(2 * math.pi) + LOG2 + 2.0)
+    assert theory.linear_gaussian_log_evidence([2.0], [[1.0]], [0.0], 1.0) == pytest.approx(expected, abs=1e-12)
+    # Posterior precision 1 + 1 = 2, mean = (1/2) * 2 = 1.
+    mean, covariance = theory.linear_gaussian_posterior([2.0], [[1.0]], [0.0], 1.0)
+    np.testing.assert_allclose(mean, [1.0], atol=1e-12)
+    np.testing.assert_allclose(covariance, [[0.5]], atol=1e-12)
+    # q = N(0, 1): E_q[log p(x|z)] = -1/2 (log 2 pi + (2^2 + 1)), KL(q || N(0, 1)) = 0.
+    elbo = theory.linear_gaussian_elbo([2.0], [[1.0]], [0.0], 1.0, [0.0], [0.0])
+    assert elbo == pytest.approx(-0.5 * (math.log(2 * math.pi) + 5.0), abs=1e-12)
+    # KL(N(0, 1) || N(1, 1/2)) = 1/2 (2 + 2 - 1 + log(1/2)) = 1.5 - log(2) / 2.
+    assert theory.diagonal_gaussian_kl([0.0], [0.0], [1.0], [[0.5]]) == pytest.approx(1.5 - LOG2 / 2, abs=1e-12)
+    assert expected == pytest.approx(elbo + 1.5 - LOG2 / 2, abs=1e-12)
+
+
+def test_diagonal_gaussian_kl_agrees_with_the_one_dimensional_and_vae_formulas():
+    # 1-D against theory.gaussian_kl, and against N(0, I) with the VAE's closed form.
+    assert theory.diagonal_gaussian_kl([0.5], [2 * math.log(0.8)], [-0.3], [[1.3**2]]) == pytest.approx(
+        theory.gaussian_kl(0.5, 0.8, -0.3, 1.3), abs=1e-12
+    )
+    q_mean, q_log_var = random_q(6, 4, seed=5)
+    vae_kl = -0.5 * np.sum(1 + q_log_var - q_mean**2 - np.exp(q_log_var), axis=1)
+    np.testing.assert_allclose(
+        theory.diagonal_gaussian_kl(q_mean, q_log_var, np.zeros_like(q_mean), np.eye(4)), vae_kl, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        genai_tf.losses.gaussian_kl_divergence(q_mean, q_log_var).numpy(), vae_kl, atol=1e-12
+    )
+
+
+def test_elbo_closed_form_matches_monte_carlo():
+    x, weights, bias, noise_var = linear_gaussian_model(seed=6)
+    q_mean, q_log_var = random_q(len(x), weights.shape[1], seed=16)
+    closed = theory.linear_gaussian_elbo(x, weights, bias, noise_var, q_mean, q_log_var)
+    rng = np.random.default_rng(0)
+    n_samples = 50_000
+    for i in range(len(x)):
+        std = np.exp(0.5 * q_log_var[i])
+        z = q_mean[i] + std * rng.standard_normal((n_samples, len(std)))
+        residual = x[i] - z @ weights.T - bias
+        log_likelihood = -0.5 * (len(bias) * math.log(2 * math.pi * noise_var) + np.sum(residual**2, 1) / noise_var)
+        log_prior = -0.5 * np.sum(np.log(2 * np.pi) + z**2, axis=1)
+        log_q = -0.5 * np.sum(np.log(2 * np.pi) + q_log_var[i] + ((z - q_mean[i]) / std) ** 2, axis=1)
+        estimates = log_likelihood + log_prior - log_q
+        standard_error = estimates.std(ddof=1) / math.sqrt(n_samples)
+        assert abs(estimates.mean() - closed[i]) < 3 * standard_error
+
+
+def test_single_example_inputs_give_floats():
+    x, weights, bias, noise_var = linear_gaussian_model(seed=7)
+    q_mean, q_log_var = random_q(1, weights.shape[1], seed=17)
+    elbo = theory.linear_gaussian_elbo(x[0], weights, bias, noise_var, q_mean[0], q_log_var[0])
+    batched = theory.linear_gaussian_elbo(x[:1], weights, bias, noise_var, q_mean, q_log_var)
+    assert isinstance(elbo, float) and elbo == pytest.approx(batched[0], abs=1e-12)
+    mean, covariance = theory.linear_gaussian_posterior(x[0], weights, bias, noise_var)
+    assert mean.shape == (3,) and covariance.shape == (3, 3)
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda: theory.linear_gaussian_log_evidence(np.zeros(4), np.ones((5, 2)), np.zeros(5), 1.0), "x"),
+        (lambda: theory.linear_gaussian_log_evidence(np.zeros((3, 5, 1)), np.ones((5, 2)), np.zeros(5), 1.0), "x"),
+        (lambda: theory.linear_gaussian_log_evidence(np.zeros(5), np.ones(5), np.zeros(5), 1.0), "weights"),
+        (lambda: theory.linear_gaussian_posterior(np.zeros(5), np.ones((5, 2)), np.zeros(4), 1.0), "bias"),
+        (lambda: theory.linear_gaussian_posterior(np.zeros(5), np.ones((5, 2)), np.zeros(5), 0.0), "noise_var"),
+        (lambda: theory.linear_gaussian_posterior(np.zeros(5), np.ones((5, 2)), np.zeros(5), [1.0, 1.0]), "noise_var"),
+        (lambda: theory.linear_gaussian_elbo(np.zeros((3, 5)), np.ones((5, 2)), np.zeros(5), 1.0, np.zeros((3, 3)), np.zeros((3, 3))), "q_mean"),
+        (lambda: theory.linear_gaussian_elbo(np.zeros((3, 5)), np.ones((5, 2)), np.zeros(5), 1.0, np.zeros((3, 2)), np.zeros(2)), "q_log_var"),
+        (lambda: theory.diagonal_gaussian_kl(np.zeros((3, 2)), np.zeros((3, 2)), np.zeros(2), np.eye(2)), "p_mean"),
+        (lambda: theory.diagonal_gaussian_kl(np.zeros(2), np.zeros(2), np.zeros(2), np.eye(3)), "p_covariance"),
+        (lambda: theory.diagonal_gaussian_kl(np.zeros(2), np.zeros(2), np.zeros(2), -np.eye(2)), "p_covariance"),
+        (lambda: theory.diagonal_gaussian_kl(np.zeros(2), np.zeros(3), np.zeros(2), np.eye(2)), "q_log_var"),
+        (lambda: theory.diagonal_gaussian_kl(0.0, 0.0, 0.0, np.eye(1)), "q_mean"),
+    ],
+)
+def test_bad_shapes_raise_value_errors_naming_the_argument(call, argument):
+    with pytest.raises(ValueError, match=argument):
+        call()

@@ -195,7 +195,13 @@ class VAE(SeedStateMixin, keras.Model):
         probe = np.zeros((1, *self.image_shape), "float32")
         outputs = self.encoder(probe)
         if not isinstance(outputs, (list, tuple)) or len(outputs) != 2:
-            raise ValueError("The encoder must output [z_mean, z_log_var], two tensors of shape (batch, latent_dim).")
+            received = (
+                f"{len(outputs)} outputs" if isinstance(outputs, (list, tuple)) else f"one output of shape {tuple(outputs.shape)}"
+            )
+            raise ValueError(
+                "The encoder must output [z_mean, z_log_var], two tensors of shape (batch, latent_dim). "
+                f"Received: {received} for one image"
+            )
         for name, tensor in zip(("z_mean", "z_log_var"), outputs):
             if tuple(tensor.shape) != (1, self.latent_dim):
                 raise ValueError(

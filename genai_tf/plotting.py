@@ -1,4 +1,4 @@
-"""Plots: image grids and training curves."""
+"""Plots: image grids, training curves and piano rolls."""
 
 import numpy as np
 
@@ -40,6 +40,47 @@ def show_images(images, ncols=10, pixel_range=(-1.0, 1.0), title=None, ax=None):
         _, ax = plt.subplots(figsize=(ncols * 0.6, rows * 0.6 + 0.4))
     ax.imshow(image_grid(images, ncols, pixel_range), cmap="gray", vmin=0.0, vmax=1.0)
     ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def show_piano_roll(melody, ax=None, title=None, color="tab:blue"):
+    """Draw a melody as a piano roll: one bar per note, time in quarter notes, MIDI pitch upward.
+
+    Rests leave gaps; every C is labelled on the pitch axis (C4 = middle C = 60).
+
+    Args:
+        melody: list of ``(pitch, duration)`` notes as in :mod:`genai_tf.music`.
+        ax: matplotlib Axes to draw on; a new figure when ``None``.
+        title: optional title.
+        color: the notes' colour.
+
+    Returns:
+        The matplotlib Axes.
+    """
+    import matplotlib.pyplot as plt
+
+    from genai_tf.music import REST, pitch_name, validate_melody
+
+    notes = validate_melody(melody)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 2.5))
+    onset, pitches = 0.0, []
+    for pitch, duration in notes:
+        if pitch != REST:
+            ax.broken_barh([(onset, duration)], (pitch - 0.4, 0.8), facecolors=color, edgecolors="black", linewidth=0.5)
+            pitches.append(pitch)
+        onset += duration
+    low, high = (min(pitches), max(pitches)) if pitches else (60, 72)
+    ax.set_xlim(0, onset)
+    ax.set_ylim(low - 1.5, high + 1.5)
+    c_pitches = [p for p in range(low - 1, high + 2) if p % 12 == 0] or [low]
+    ax.set_yticks(c_pitches, [pitch_name(p) for p in c_pitches])
+    ax.set_yticks(range(low - 1, high + 2), minor=True)
+    ax.grid(axis="y", which="minor", alpha=0.2)
+    ax.set_xlabel("time (quarter notes)")
+    ax.set_ylabel("pitch")
     if title:
         ax.set_title(title)
     return ax

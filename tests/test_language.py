@@ -1,0 +1,218 @@
+"""Text data, sampling and the autoregressive language models."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+import genai_tf
+from genai_tf import sampling, text
+from genai_tf.models import BigramLM, CausalTransformer, CharGRU
+from genai_tf.models.language import uniform_nll
+
+VOCAB = 11
+
+
+# --- text --------------------------------------------------------------------------------------
+
+
+def test_corpus_split_is_fixed_disjoint_and_ascii():
+    train_names, test_names = text.split_topics()
+    assert not set(train_names) & set(test_names)
+    assert len(test_names) == math.ceil(0.1 * len(text.corpus_topics()))
+    assert text.split_topics() == (train_names, test_names)
+    train, test = text.load_text("train"), text.load_text("test")
+    assert all(ch == "\n" or " " <= ch <= "~" for ch in set(train) | set(test))
+    assert len(train) > 300_000 and len(test) > 20_000
+    with pytest.raises(ValueError, match="split"):
+        text.load_text("validation")
+
+
+def test_vocabulary_round_trips_and_rejects_unknown_characters():
+    vocabulary = text.CharVocabulary("abc\n")
+    ids = vocabulary.encode("cab\n")
+    assert ids.tolist() == [3, 1, 2, 0] and vocabulary.decode(ids) == "cab\n"
+    with pytest.raises(ValueError, match=r"not in the vocabulary.*'z'"):
+        vocabulary.encode("abz")
+    with pytest.raises(ValueError, match="ids must be in"):
+        vocabulary.decode([4])
+
+
+def test_windows_are_shifted_by_one():
+    inputs, targets = text.make_windows(np.arange(10), 4, stride=2)
+    assert inputs.tolist() == [[0, 1, 2, 3], [2, 3, 4, 5], [4, 5, 6, 7]]
+    np.testing.assert_array_equal(targets, inputs + 1)
+    with pytest.raises(ValueError, match="context_length"):
+        text.make_windows(np.arange(10), 0)
+    with pytest.raises(ValueError, match="needs at least"):
+        text.make_windows(np.arange(3), 3)
+
+
+def test_perplexity_of_a_uniform_model_is_the_vocabulary_size():
+    assert text.perplexity(uniform_nll(97)) == pytest.approx(97.0)
+    assert text.bits_per_character(uniform_nll(256)) == pytest.approx(8.0)
+    # A model with all-zero logits is uniform: its measured NLL is log V, perplexity V.
+    model = BigramLM(VOCAB)
+    inputs, targets = text.make_windows(np.random.default_rng(0).integers(0, VOCAB, 200), 8)
+    assert text.perplexity(model.mean_nll(inputs, targets)) == pytest.approx(VOCAB, rel=1e-5)
+
+
+# --- sampling -----------------------------------------------------------------------------------
+
+
+def test_top_k_and_top_p_never_pick_outside_the_allowed_set():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(50, VOCAB)) * 2
+    for _ in range(20):
+        tokens = sampling.sample_next(logits, top_k=3, rng=rng)
+        allowed = np.argsort(-logits, axis=1)[:, :3]
+        assert all(t in row for t, row in zip(tokens, allowed))
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    for _ in range(20):
+        tokens = sampling.sample_next(logits, top_p=0.5, rng=rng)
+        for row, token in zip(probabilities, tokens):
+            # The token's rank: the mass of strictly more likely tokens must be below p.
+            assert row[row > row[token]].sum() < 0.5
+
+
+def test_filtered_sets_by_hand():
+    probabilities = np.array([[0.5, 0.3, 0.15, 0.05]])
+    kept = np.isfinite(sampling.filter_logits(np.log(probabilities), top_p=0.75))
+    assert kept.tolist() == [[True, True, False, False]]   # 0.5 + 0.3 = 0.8 reaches p = 0.75
+    kept = np.isfinite(sampling.filter_logits(np.log(probabilities), top_p=0.85))
+    assert kept.tolist() == [[True, True, True, False]]
+    kept = np.isfinite(sampling.filter_logits(np.log(probabilities), top_p=0.1))
+    assert kept.tolist() == [[True, False, False, False]]   # always the most likely one
+    assert np.isfinite(sampling.filter_logits(np.log(probabilities), top_k=1)).tolist() == [[True, False, False, False]]
+
+
+def test_temperature_sharpens_and_flattens():
+    logits = np.log([[0.7, 0.2, 0.1]])
+    counts = {}
+    for temperature in (0.1, 1.0, 10.0):
+        tokens = sampling.sample_next(np.repeat(logits, 4000, axis=0), temperature=temperature, rng=1)
+        counts[temperature] = np.bincount(tokens, minlength=3) / 4000
+    assert counts[0.1][0] > 0.99
+    np.testing.assert_allclose(counts[1.0], [0.7, 0.2, 0.1], atol=0.03)
+    assert counts[10.0].max() < 0.4
+
+
+def test_bad_sampling_arguments_are_rejected():
+    with pytest.raises(ValueError, match="temperature"):
+        sampling.sample_next([[0.0, 1.0]], temperature=0.0)
+    with pytest.raises(ValueError, match="temperature"):
+        sampling.sample_next([[0.0, 1.0]], temperature=-1.0)
+    with pytest.raises(ValueError, match="top_k"):
+        sampling.filter_logits([[0.0, 1.0]], top_k=3)
+    with pytest.raises(ValueError, match="top_p"):
+        sampling.filter_logits([[0.0, 1.0]], top_p=0.0)
+
+
+# --- models ---------------------------------------------------------------------------------------
+
+
+def _models():
+    genai_tf.set_seed(0)
+    return {
+        "bigram": BigramLM(VOCAB),
+        "gru": CharGRU(VOCAB, embedding_dim=8, units=16),
+        "transformer": CausalTransformer(VOCAB, context_length=12, model_dim=16, num_heads=2, num_layers=2),
+    }
+
+
+def test_logits_at_every_position():
+    ids = np.random.default_rng(0).integers(0, VOCAB, (3, 12))
+    for name, model in _models().items():
+        assert model(ids).shape == (3, 12, VOCAB), name
+
+
+@pytest.mark.parametrize("name", ["gru", "transformer"])
+def test_changing_a_future_token_leaves_earlier_logits_unchanged(name):
+    model = _models()[name]
+    ids = np.random.default_rng(1).integers(0, VOCAB, (2, 12))
+    changed = ids.copy()
+    changed[:, 7] = (changed[:, 7] + 1) % VOCAB
+    before, after = np.asarray(model(ids)), np.asarray(model(changed))
+    np.testing.assert_allclose(before[:, :7], after[:, :7], atol=1e-5)
+    assert np.abs(before[:, 7:] - after[:, 7:]).max() > 1e-4   # and the change is seen from position 7 on
+
+
+def test_the_bigram_fit_is_the_count_estimate_and_beats_uniform():
+    ids = np.array([0, 1, 0, 1, 0, 2, 0, 1])
+    model = BigramLM(3)
+    model.fit_counts(ids, alpha=0.0)
+    table = np.exp(np.asarray(model.table.embeddings))
+    np.testing.assert_allclose(table[0], [0.0, 0.75, 0.25], atol=1e-6)   # 0 is followed by 1, 1, 2, 1
+    np.testing.assert_allclose(table[1], [1.0, 0.0, 0.0], atol=1e-6)
+    inputs, targets = text.make_windows(ids, 7)
+    assert model.mean_nll(inputs, targets) < uniform_nll(3)
+
+
+@pytest.mark.parametrize("name", ["gru", "transformer"])
+def test_training_lowers_the_loss_and_sampling_is_seeded(name):
+    model = _models()[name]
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    # A periodic sequence is easy to predict: the loss must fall well below log V.
+    inputs, targets = text.make_windows(np.tile(np.arange(VOCAB), 40), 12, stride=3)
+    history = model.fit(inputs, targets, batch_size=16, epochs=8, verbose=0).history
+    assert history["loss"][-1] < 0.5 * uniform_nll(VOCAB)
+    prompt = np.array([[0, 1, 2]])
+    a = model.generate(prompt, 15, temperature=0.8, top_k=5, seed=3)
+    b = model.generate(prompt, 15, temperature=0.8, top_k=5, seed=3)
+    assert a.shape == (1, 15) and np.array_equal(a, b)
+    greedy = model.generate(prompt, 8, temperature=1e-3, seed=0)[0]
+    assert greedy.tolist() == [(3 + i) % VOCAB for i in range(8)]
+
+
+def test_stateful_gru_sampling_matches_reading_the_whole_sequence():
+    model = _models()["gru"]
+    ids = np.random.default_rng(2).integers(0, VOCAB, (1, 9))
+    full = np.asarray(model(ids))[:, -1]
+    logits, state = model._next_logits(ids[:, :5], None)
+    for t in range(5, 9):
+        logits, state = model._next_logits(ids[:, t : t + 1], state)
+    np.testing.assert_allclose(logits, full, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["bigram", "gru", "transformer"])
+def test_save_and_load_round_trip(name, tmp_path):
+    model = _models()[name]
+    model.compile()
+    ids = np.random.default_rng(0).integers(0, VOCAB, (4, 12))
+    model.fit(ids, np.roll(ids, -1, axis=1), batch_size=4, epochs=1, verbose=0)
+    model.save(tmp_path / "lm.keras")
+    loaded = keras.models.load_model(tmp_path / "lm.keras")
+    assert type(loaded) is type(model) and loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(np.asarray(loaded(ids)), np.asarray(model(ids)), atol=1e-6)
+
+
+def test_bad_inputs_are_rejected():
+    models = _models()
+    transformer = models["transformer"]
+    with pytest.raises(ValueError, match="context_length=12"):
+        transformer.check_ids(np.zeros((1, 13), np.int32))
+    with pytest.raises(ValueError, match="more than context_length"):
+        transformer(np.zeros((1, 13), np.int32))
+    with pytest.raises(ValueError, match=r"in \[0, 11\)"):
+        models["gru"].fit(np.full((2, 5), 11), np.zeros((2, 5), int), verbose=0)
+    with pytest.raises(ValueError, match="shape of inputs"):
+        models["gru"].fit(np.zeros((2, 5), int), np.zeros((2, 4), int), verbose=0)
+    with pytest.raises(ValueError, match="temperature"):
+        models["gru"].generate(np.zeros((1, 3), int), 5, temperature=0)
+    with pytest.raises(ValueError, match="integer token ids"):
+        models["bigram"].check_ids(np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="num_heads"):
+        CausalTransformer(VOCAB, model_dim=10, num_heads=4)
+
+
+def test_a_block_without_the_causal_mask_sees_the_future():
+    from genai_tf.layers import CausalSelfAttentionBlock
+
+    x = np.random.default_rng(0).normal(size=(1, 6, 8)).astype("float32")
+    changed = x.copy()
+    changed[0, 4] += np.random.default_rng(1).normal(size=8).astype("float32")   # not a constant: LayerNorm removes a shift
+    for causal, early_changes in ((True, False), (False, True)):
+        block = CausalSelfAttentionBlock(8, 2, causal=causal)
+        difference = np.abs(np.asarray(block(x)) - np.asarray(block(changed)))[0, :4].max()
+        assert (difference > 1e-5) == early_changes

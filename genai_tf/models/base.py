@@ -35,6 +35,23 @@ class SeedStateMixin:
             self.seed_generator.state.assign(np.asarray(state))
 
 
+class OptimizerStateMixin:
+    """Save a model's one optimizer with it, and rebuild its slots on loading so their state loads.
+
+    For models whose ``compile`` is overridden (Keras then skips its own
+    compile-on-load) and that train with a single ``self.optimizer``.
+    """
+
+    def get_compile_config(self):
+        if not getattr(self, "compiled", False):
+            return None
+        return {"optimizer": keras.optimizers.serialize(self.optimizer)}
+
+    def compile_from_config(self, config):
+        self.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]))
+        self.optimizer.build(self.trainable_variables)
+
+
 class AdversarialModel(SeedStateMixin, keras.Model):
     """Base class of GAN, DCGAN, ConditionalGAN and WGANGP (not used directly).
 

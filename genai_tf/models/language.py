@@ -16,10 +16,10 @@ import tensorflow as tf
 
 from genai_tf import sampling
 from genai_tf.layers import CausalSelfAttentionBlock
-from genai_tf.models.base import check_positive_int
+from genai_tf.models.base import OptimizerStateMixin, check_positive_int
 
 
-class LanguageModel(keras.Model):
+class LanguageModel(OptimizerStateMixin, keras.Model):
     """Base class: input checks, the cross-entropy loss, held-out NLL, and generation.
 
     Args:
@@ -43,16 +43,6 @@ class LanguageModel(keras.Model):
         """Cross-entropy from logits at every position; Adam(1e-3) unless an optimizer is given."""
         kwargs.setdefault("loss", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
         super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
-
-    def get_compile_config(self):
-        if not getattr(self, "compiled", False):
-            return None
-        return {"optimizer": keras.optimizers.serialize(self.optimizer)}
-
-    def compile_from_config(self, config):
-        self.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]))
-        # Build the optimizer's slots now so the saved optimizer state loads into them.
-        self.optimizer.build(self.trainable_variables)
 
     def check_ids(self, ids, name="ids"):
         """Raise ValueError unless ids is an int array (batch, T) with 0 <= id < vocab_size and T <= context_length."""

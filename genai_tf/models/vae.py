@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from genai_tf import losses
-from genai_tf.models.base import SeedStateMixin, check_positive_int
+from genai_tf.models.base import OptimizerStateMixin, SeedStateMixin, check_positive_int
 from genai_tf.models.dcgan import _check_28x28
 
 ARCHITECTURES = ("mlp", "conv")
@@ -99,7 +99,7 @@ def build_decoder(latent_dim, image_shape=(28, 28, 1), architecture="mlp", hidde
 
 
 @keras.saving.register_keras_serializable(package="genai_tf")
-class VAE(SeedStateMixin, keras.Model):
+class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
     """Variational autoencoder trained on the negative ELBO, with beta and KL annealing.
 
     Formula (per example, in nats):
@@ -246,16 +246,6 @@ class VAE(SeedStateMixin, keras.Model):
     def compile(self, optimizer=None, **kwargs):
         """Set the optimizer (default: Adam, learning rate 1e-3)."""
         super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
-
-    def get_compile_config(self):
-        if not getattr(self, "compiled", False):
-            return None
-        return {"optimizer": keras.optimizers.serialize(self.optimizer)}
-
-    def compile_from_config(self, config):
-        self.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]))
-        # Build the optimizer's slots now so the saved optimizer state loads into them.
-        self.optimizer.build(self.trainable_variables)
 
     @property
     def metrics(self):

@@ -564,9 +564,8 @@ def make_windows(token_sequences, context_length, stride=1):
     >>> inputs.tolist(), targets.tolist()
     ([[1, 5, 6], [6, 2, 1]], [[5, 6, 2], [2, 1, 7]])
     """
-    for argument, value in (("context_length", context_length), ("stride", stride)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{argument} must be a positive integer. Received: {argument}={value!r}")
+    from genai_tf.text import make_windows as make_stream_windows
+
     if isinstance(token_sequences, np.ndarray) and token_sequences.ndim == 1:
         token_sequences = [token_sequences]
     arrays = [np.asarray(sequence) for sequence in token_sequences]
@@ -575,15 +574,7 @@ def make_windows(token_sequences, context_length, stride=1):
             "token_sequences must be a non-empty list of 1-D integer arrays. "
             f"Received: token_sequences={token_sequences!r}"
         )
-    stream = np.concatenate(arrays).astype(np.int32)
-    if len(stream) < context_length + 1:
-        raise ValueError(
-            f"The {len(stream)} tokens are too few for one window of context_length + 1 = {context_length + 1}. "
-            f"Received: context_length={context_length}"
-        )
-    starts = np.arange(0, len(stream) - context_length, stride)
-    windows = stream[starts[:, None] + np.arange(context_length + 1)]
-    return windows[:, :-1].copy(), windows[:, 1:].copy()
+    return make_stream_windows(np.concatenate(arrays), context_length, stride=stride)
 
 
 def make_window_dataset(inputs, targets, batch_size=64, shuffle=True, seed=0, **kwargs):

@@ -151,7 +151,7 @@ def make_windows(ids, context_length, stride=None):
         raise ValueError(f"stride must be a positive integer. Received: stride={stride!r}")
     if len(ids) < context_length + 1:
         raise ValueError(
-            f"ids has {len(ids)} tokens; a window of context_length={context_length} needs at least {context_length + 1}."
+            f"ids has {len(ids)} tokens, too few: a window of context_length={context_length} needs at least {context_length + 1}."
         )
     starts = np.arange(0, len(ids) - context_length, stride)
     offsets = np.arange(context_length)

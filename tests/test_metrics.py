@@ -11,7 +11,13 @@ from matplotlib.figure import Figure
 import genai_tf
 from genai_tf import data, training
 from genai_tf.losses import minimax_discriminator_loss, minimax_generator_loss, modified_generator_loss
-from genai_tf.metrics import mode_coverage
+from genai_tf.metrics import (
+    classifier_inception_score,
+    frechet_distance,
+    kernel_distance,
+    mode_coverage,
+    precision_recall,
+)
 from genai_tf.models import build_mlp_discriminator, build_mlp_generator
 from genai_tf.plotting import image_grid, show_images
 
@@ -390,3 +396,234 @@ def test_classifier_features_have_the_penultimate_width():
     classifier = build_classifier()
     features = classifier_features(-np.ones((3, 28, 28, 1), "float32"), classifier)
     assert features.shape == (3, 128) and np.all(features >= 0)   # ReLU activations
+
+
+@pytest.mark.parametrize("metric", [frechet_distance, kernel_distance, precision_recall])
+def test_feature_metrics_reject_bad_feature_arrays(metric):
+    with pytest.raises(ValueError, match=r"same d.*shape=\(5, 3\).*shape=\(5, 4\)"):
+        metric(np.zeros((5, 3)), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match=r"N >= 2.*shape=\(1, 3\)"):
+        metric(np.zeros((1, 3)), np.zeros((5, 3)))
+    with pytest.raises(ValueError, match=r"shape=\(5,\)"):
+        metric(np.zeros(5), np.zeros((5, 1)))
+    features = np.random.default_rng(0).standard_normal((5, 3))
+    features[2, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf in 1 values"):
+        metric(np.ones((5, 3)), features)
+
+
+# --- Kernel distance (KID) ----------------------------------------------------------------------
+
+
+def cubic_kernel(x, y):
+    return (np.dot(x, y) / len(x) + 1.0) ** 3
+
+
+def test_kernel_distance_matches_a_hand_computed_estimate():
+    a = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, -1.0]])
+    b = np.array([[1.0, 0.0], [0.0, -2.0], [3.0, 1.0]])
+    m = 3
+    within_a = sum(cubic_kernel(a[i], a[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    within_b = sum(cubic_kernel(b[i], b[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    across = sum(cubic_kernel(a[i], b[j]) for i in range(m) for j in range(m)) / m**2
+    expected = within_a + within_b - 2 * across
+    # With 3 points in each set every subset is the whole set, reordered: one value, std 0.
+    mean, std = kernel_distance(a, b, num_subsets=4)
+    assert mean == pytest.approx(expected, rel=1e-12)
+    assert std == pytest.approx(0.0, abs=1e-12)
+    # subset_size is capped at the smaller set: 3 of the 4 rows of a bigger b per subset.
+    bigger_b = np.vstack([b, [[5.0, 5.0]]])
+    mean, std = kernel_distance(a, bigger_b, num_subsets=50, subset_size=100)
+    assert std > 0
+    assert mean != pytest.approx(expected)
+
+
+def test_kernel_distance_is_unbiased_for_one_distribution():
+    # 400 independent pairs of 20-point samples of one Gaussian: the mean of the estimates is 0
+    # within 3 standard errors. The biased estimator (diagonal kept) fails the same test.
+    rng = np.random.default_rng(0)
+    unbiased, biased = [], []
+    for _ in range(400):
+        a, b = rng.standard_normal((20, 4)), rng.standard_normal((20, 4))
+        unbiased.append(kernel_distance(a, b, num_subsets=1)[0])
+        kernels = [np.mean((u @ v.T / 4 + 1.0) ** 3) for u, v in ((a, a), (b, b), (a, b))]
+        biased.append(kernels[0] + kernels[1] - 2 * kernels[2])
+    standard_error = np.std(unbiased) / np.sqrt(len(unbiased))
+    assert abs(np.mean(unbiased)) < 3 * standard_error
+    assert np.mean(biased) > 10 * np.std(biased) / np.sqrt(len(biased))
+
+
+def test_kernel_distance_matches_the_closed_form_in_one_dimension():
+    # In 1-D, k(x, y) = (xy + 1)^3 = x^3 y^3 + 3 x^2 y^2 + 3 xy + 1, so
+    # MMD^2 = (m3_a - m3_b)^2 + 3 (m2_a - m2_b)^2 + 3 (m1_a - m1_b)^2 for the raw moments.
+    # N(0, 1): m = (0, 1, 0); N(1, 1): m = (1, 2, 4). MMD^2 = 16 + 3 + 3 = 22.
+    # Sampling noise of the third moments (about 0.5) and of the subsets (about 0.5) fit in 10%.
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((20_000, 1)), rng.standard_normal((20_000, 1)) + 1.0
+    mean, std = kernel_distance(a, b, num_subsets=20)
+    assert mean == pytest.approx(22.0, rel=0.1)
+    assert 0 < std < 5
+
+
+def test_kernel_distance_separates_shifted_gaussians_and_is_seeded():
+    rng = np.random.default_rng(1)
+    real = rng.standard_normal((1000, 16))
+    same = kernel_distance(real, rng.standard_normal((1000, 16)), subset_size=300)
+    shifted = kernel_distance(real, rng.standard_normal((1000, 16)) + 0.25, subset_size=300)
+    # Within a few subset standard deviations of 0 for one distribution (the test above checks the
+    # expectation properly), and many of them away from 0 for a shift of 0.25 in every coordinate.
+    assert abs(same[0]) < 3 * same[1] and abs(same[0]) < 0.01
+    assert shifted[0] > 0.1 and shifted[0] > 5 * shifted[1]
+    again = kernel_distance(real, real + 0.25, subset_size=300, seed=3)
+    assert again == kernel_distance(real, real + 0.25, subset_size=300, seed=3)
+    assert again != kernel_distance(real, real + 0.25, subset_size=300, seed=4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"subset_size": 1}, "at least 2.*subset_size=1"),
+        ({"subset_size": 0}, "subset_size=0"),
+        ({"num_subsets": 0}, "num_subsets=0"),
+        ({"num_subsets": 2.0}, "num_subsets=2.0"),
+    ],
+)
+def test_kernel_distance_rejects_bad_subsets(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        kernel_distance(np.zeros((5, 2)), np.ones((5, 2)), **kwargs)
+
+
+# --- Inception Score ----------------------------------------------------------------------------
+
+
+def test_inception_score_extremes():
+    # Confident predictions spread evenly over 10 classes: IS = 10, the maximum.
+    even = np.eye(10)[np.arange(1000) % 10]
+    assert classifier_inception_score(even) == pytest.approx((10.0, 0.0), abs=1e-9)
+    # The same prediction for every sample, confident or not: IS = 1, the minimum.
+    assert classifier_inception_score(np.eye(10)[np.zeros(50, int)]) == pytest.approx((1.0, 0.0), abs=1e-9)
+    soft = np.tile(np.random.default_rng(0).dirichlet(np.ones(10)), (50, 1))
+    assert classifier_inception_score(soft) == pytest.approx((1.0, 0.0), abs=1e-9)
+
+
+def test_inception_score_of_random_probabilities_is_between_the_bounds():
+    rng = np.random.default_rng(0)
+    for concentration in (0.1, 1.0, 10.0):
+        score, std = classifier_inception_score(rng.dirichlet(np.full(10, concentration), size=500))
+        assert 1.0 < score < 10.0 and std == 0.0
+    # Sharper predictions (smaller concentration) score higher.
+    scores = [classifier_inception_score(rng.dirichlet(np.full(10, c), size=2000))[0] for c in (0.1, 1.0, 10.0)]
+    assert scores[0] > scores[1] > scores[2]
+
+
+def test_inception_score_matches_the_formula_on_random_rows():
+    probabilities = np.random.default_rng(2).dirichlet(np.ones(4), size=7)
+    marginal = probabilities.mean(axis=0)
+    kl = [sum(p[y] * math.log(p[y] / marginal[y]) for y in range(4)) for p in probabilities]
+    assert classifier_inception_score(probabilities)[0] == pytest.approx(math.exp(np.mean(kl)), rel=1e-12)
+
+
+def test_inception_score_splits():
+    # First half classes 0-4, second half 5-9: each split alone scores 5, together 10.
+    halves = np.eye(10)[np.r_[np.arange(500) % 5, 5 + np.arange(500) % 5]]
+    assert classifier_inception_score(halves, num_splits=1) == pytest.approx((10.0, 0.0))
+    assert classifier_inception_score(halves, num_splits=2) == pytest.approx((5.0, 0.0))
+    # Three splits of 334, 333 and 333 rows: the first holds only classes 0-4 (about 5), the middle
+    # one 166 rows of classes 0-4 and 167 of 5-9 (about 10), the last only classes 5-9 (about 5).
+    mean, std = classifier_inception_score(halves, num_splits=3)
+    assert mean == pytest.approx((5 + 10 + 5) / 3, rel=1e-3) and std > 0
+
+
+def test_inception_score_tolerates_rounding_only():
+    probabilities = np.array([[1.0, 0.0], [0.5, 0.5]])
+    expected = classifier_inception_score(probabilities)
+    # float32 softmax rows are off by about 1e-7; up to 1e-3 is accepted and renormalised.
+    assert classifier_inception_score(probabilities * (1 + 5e-4)) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="row 1 sums to 0.99"):
+        classifier_inception_score([[1.0, 0.0], [0.5, 0.49]])
+    with pytest.raises(ValueError, match=r"non-negative.*min\(\)=-0.5 in row 0"):
+        classifier_inception_score([[1.5, -0.5], [0.5, 0.5]])
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "num_splits", "match"),
+    [
+        (np.full(10, 0.1), 1, r"probabilities.shape=\(10,\)"),
+        (np.zeros((3, 0)), 1, r"probabilities.shape=\(3, 0\)"),
+        (np.eye(3), 4, "one row per split.*num_splits=4"),
+        (np.eye(3), 0, "num_splits=0"),
+        (np.full((2, 2), np.nan), 1, "NaN or inf in 4 values"),
+    ],
+)
+def test_inception_score_rejects_bad_input(probabilities, num_splits, match):
+    with pytest.raises(ValueError, match=match):
+        classifier_inception_score(probabilities, num_splits=num_splits)
+
+
+def test_classifier_probabilities_are_the_softmax_of_the_labels():
+    from genai_tf.metrics import build_classifier, classifier_probabilities, predict_classes
+
+    classifier = build_classifier()
+    images = np.random.default_rng(0).uniform(-1, 1, (5, 28, 28, 1)).astype("float32")
+    probabilities = classifier_probabilities(images, classifier, batch_size=2)
+    assert probabilities.shape == (5, 10) and probabilities.dtype == np.float64
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(probabilities.argmax(axis=1), predict_classes(images, classifier))
+    assert 1.0 <= classifier_inception_score(probabilities)[0] <= 10.0
+    with pytest.raises(ValueError, match="must be in"):
+        classifier_probabilities(images * 255, classifier)
+
+
+# --- Precision and recall -----------------------------------------------------------------------
+
+
+def test_precision_recall_of_identical_and_far_apart_sets():
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((300, 8))
+    assert precision_recall(real, real.copy()) == (1.0, 1.0)
+    assert precision_recall(real, rng.standard_normal((200, 8)) + 100.0) == (0.0, 0.0)
+
+
+def test_precision_recall_of_a_mode_collapsed_generator():
+    # Real data has two clusters; the generator covers only the left one: every sample looks
+    # real (high precision) but half the real data cannot be produced (recall about 0.5).
+    rng = np.random.default_rng(0)
+    centers = np.array([[-10.0, 0.0], [10.0, 0.0]])
+    real = np.vstack([rng.standard_normal((200, 2)) + center for center in centers])
+    fake = rng.standard_normal((200, 2)) + centers[0]
+    precision, recall = precision_recall(real, fake)
+    assert precision > 0.95
+    assert 0.4 < recall <= 0.5
+    # Swapping the roles swaps the two numbers.
+    assert precision_recall(fake, real) == (recall, precision)
+
+
+def test_precision_recall_hand_computed_and_batched():
+    # 1-D, k = 1. Real radii: 0 -> 1, 1 -> 1, 3 -> 2. Fake radii: 0.5 -> 0.25, 0.75 -> 0.25, 5 -> 4.25.
+    # Precision: 0.5 and 0.75 are in the balls of 0 and 1; 5 is on the ball of 3 (|5 - 3| = 2): 3/3.
+    # Recall: 1 is on the ball of 0.75; 3 is in the ball of 5; 0 is in no ball: 2/3.
+    real, fake = np.array([[0.0], [1.0], [3.0]]), np.array([[0.5], [0.75], [5.0]])
+    assert precision_recall(real, fake, k=1) == (1.0, pytest.approx(2 / 3))
+    # With k = 2 the real radii are 3, 2, 3 and the fake radii 4.5, 4.25, 4.5: everything is covered.
+    assert precision_recall(real, fake, k=2) == (1.0, 1.0)
+    rng = np.random.default_rng(3)
+    real, fake = rng.standard_normal((53, 5)), rng.standard_normal((41, 5)) + 1.0
+    result = precision_recall(real, fake, k=4)
+    assert 0 < result[0] < 1 and 0 < result[1] < 1
+    # Blocks of 7 rows (not dividing 53 or 41) give the same answer as one block.
+    assert precision_recall(real, fake, k=4, batch_size=7) == result
+
+
+@pytest.mark.parametrize(
+    ("k", "batch_size", "match"),
+    [
+        (3, 500, r"k must be smaller.*k=3, len\(real_features\)=3, len\(fake_features\)=10"),
+        (10, 500, r"k=10"),
+        (0, 500, "k=0"),
+        (1.5, 500, r"k=1.5"),
+        (1, 0, "batch_size=0"),
+    ],
+)
+def test_precision_recall_rejects_bad_k(k, batch_size, match):
+    with pytest.raises(ValueError, match=match):
+        precision_recall(np.zeros((3, 2)), np.ones((10, 2)), k=k, batch_size=batch_size)

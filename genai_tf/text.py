@@ -160,6 +160,70 @@ def make_windows(ids, context_length, stride=None):
     return inputs.astype(np.int32), targets.astype(np.int32)
 
 
+def random_windows(ids, context_length, batch_size, num_windows=None, seed=0):
+    """A ``tf.data`` pipeline of (input, target shifted by one) windows starting anywhere in the text.
+
+    :func:`make_windows` cuts a text at multiples of T, so every epoch would
+    show the model the same windows, each character always at the same
+    position. Here every epoch draws ``num_windows`` window starts at random
+    (without replacement) from all ``len(ids) - T`` possible ones: over the
+    epochs the model sees every character at every position of the window,
+    which acts as data augmentation and delays overfitting on a small
+    corpus. Held-out windows stay fixed (use :func:`make_windows`).
+
+    The windows are gathered inside the pipeline, so only the start indices
+    are held in memory, and iterating a new epoch reshuffles them: pass the
+    dataset straight to ``fit(dataset, epochs=...)``. With the same global
+    seed (:func:`genai_tf.set_seed`) and ``seed``, the same batches come out
+    in the same order.
+
+    Args:
+        ids: 1-D int array, the training text as token ids.
+        context_length: T, the window length.
+        batch_size: windows per batch; a last, smaller batch is dropped.
+        num_windows: windows per epoch; defaults to ``(len(ids) - 1) // T``,
+            one pass over the text's characters.
+        seed: seed of the shuffle.
+
+    Returns:
+        ``tf.data.Dataset`` of (inputs, targets), each int32 (batch_size, T).
+
+    Example:
+    >>> data = random_windows(np.arange(100), context_length=8, batch_size=4, seed=0)
+    >>> inputs, targets = next(iter(data))
+    >>> tuple(inputs.shape), bool(np.all(targets.numpy() == inputs.numpy() + 1)), len(data)
+    ((4, 8), True, 3)
+    """
+    import tensorflow as tf
+
+    ids = np.asarray(ids)
+    make_windows(ids, context_length)                     # validates ids and context_length
+    for name, value in (("batch_size", batch_size), ("num_windows", num_windows)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+            raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
+    num_starts = len(ids) - context_length
+    num_windows = (len(ids) - 1) // context_length if num_windows is None else num_windows
+    if num_windows > num_starts:
+        raise ValueError(f"num_windows={num_windows} is more than the {num_starts} windows the text has.")
+    if num_windows < batch_size:
+        raise ValueError(f"num_windows={num_windows} is fewer than batch_size={batch_size}: no full batch.")
+    text = tf.constant(ids.astype(np.int32))
+    offsets = tf.range(context_length + 1, dtype=tf.int64)
+
+    def gather(starts):
+        chunk = tf.gather(text, starts[:, None] + offsets)   # (batch, T + 1)
+        return chunk[:, :-1], chunk[:, 1:]
+
+    return (
+        tf.data.Dataset.range(num_starts)
+        .shuffle(num_starts, seed=seed, reshuffle_each_iteration=True)
+        .take(num_windows)
+        .batch(batch_size, drop_remainder=True)
+        .map(gather)
+        .prefetch(2)
+    )
+
+
 def bits_per_character(mean_nll_nats):
     """Mean negative log-likelihood per character in nats -> bits per character (divide by ln 2)."""
     return mean_nll_nats / math.log(2.0)

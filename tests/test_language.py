@@ -49,6 +49,30 @@ def test_windows_are_shifted_by_one():
         text.make_windows(np.arange(3), 3)
 
 
+def test_random_windows_are_shifted_contiguous_and_reshuffled_each_epoch():
+    genai_tf.set_seed(0)
+    data = text.random_windows(np.arange(1000), context_length=10, batch_size=8, seed=3)
+    assert len(data) == 999 // 10 // 8
+    epochs = []
+    for _ in range(3):
+        inputs, targets = (np.concatenate(part) for part in zip(*[(x.numpy(), y.numpy()) for x, y in data]))
+        np.testing.assert_array_equal(targets, inputs + 1)                   # shifted by one
+        np.testing.assert_array_equal(inputs, inputs[:, :1] + np.arange(10))  # contiguous text
+        assert len(np.unique(inputs[:, 0])) == len(inputs) and inputs.max() < 1000
+        epochs.append(inputs[:, 0])
+    assert not np.array_equal(epochs[0], epochs[1])                          # a new draw every epoch
+    genai_tf.set_seed(0)
+    again = text.random_windows(np.arange(1000), context_length=10, batch_size=8, seed=3)
+    np.testing.assert_array_equal(next(iter(again))[0].numpy()[:, 0], epochs[0][:8])   # seeded
+    assert len(text.random_windows(np.arange(1000), 10, 8, num_windows=20)) == 2
+    with pytest.raises(ValueError, match="batch_size"):
+        text.random_windows(np.arange(1000), 10, 0)
+    with pytest.raises(ValueError, match="fewer than batch_size"):
+        text.random_windows(np.arange(50), 10, 8)
+    with pytest.raises(ValueError, match="more than"):
+        text.random_windows(np.arange(50), 10, 2, num_windows=100)
+
+
 def test_perplexity_of_a_uniform_model_is_the_vocabulary_size():
     assert text.perplexity(uniform_nll(97)) == pytest.approx(97.0)
     assert text.bits_per_character(uniform_nll(256)) == pytest.approx(8.0)

@@ -95,7 +95,10 @@ class LanguageModel(OptimizerStateMixin, keras.Model):
     def _next_logits(self, ids, state):
         """Logits of the next token after ``ids`` (batch, T) and the state to carry (None here)."""
         window = ids if self.context_length is None else ids[:, -self.context_length :]
-        return np.asarray(self(window, training=False)[:, -1]), None
+        if getattr(self, "_last_logits", None) is None:
+            # Traced once for any (batch, T): an eager Keras call per generated token is several times slower.
+            self._last_logits = tf.function(lambda x: self(x, training=False)[:, -1], reduce_retracing=True)
+        return np.asarray(self._last_logits(tf.constant(window))), None
 
     def generate(self, prompt_ids, num_tokens, temperature=1.0, top_k=None, top_p=None, seed=0):
         """Continue ``prompt_ids`` (batch, T) by ``num_tokens`` sampled tokens; returns (batch, num_tokens) int32.
@@ -191,7 +194,13 @@ class CharGRU(LanguageModel):
         return (logits, state) if return_state else logits
 
     def _next_logits(self, ids, state):
-        logits, state = self(ids, initial_state=state, return_state=True, training=False)
+        if state is None:
+            state = tf.zeros((ids.shape[0], self.units))    # the GRU's own default initial state
+        if getattr(self, "_step", None) is None:
+            self._step = tf.function(
+                lambda x, s: self(x, initial_state=s, return_state=True, training=False), reduce_retracing=True
+            )
+        logits, state = self._step(tf.constant(ids), state)
         return np.asarray(logits[:, -1]), state
 
 

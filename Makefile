@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lab venv benchmark clean
+.PHONY: run test lab venv benchmark bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ lab: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/budgets.py
+
+# Training throughput: the MLP GAN three ways, the matmul roofline, bfloat16, DCGAN
+# and VAE; prints a table and writes outputs/benchmarks/throughput.json.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/throughput.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build outputs

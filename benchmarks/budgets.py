@@ -21,16 +21,70 @@ import nbformat
 BUDGETS = {"quick": 90.0, "full": 600.0}
 
 
-def machine():
-    cpu = platform.processor() or platform.machine()
+def cpu_info():
+    """This machine's CPU: {"model": name from /proc/cpuinfo, "cores": count, "flags": set of feature flags}."""
+    info = {"model": platform.processor() or platform.machine(), "cores": os.cpu_count(), "flags": set()}
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        return info
+    for key, field in (("model name", "model"), ("flags", "flags")):
+        line = next((line for line in lines if line.startswith(key)), None)
+        if line is not None:
+            value = line.split(":", 1)[1].strip()
+            info[field] = set(value.split()) if field == "flags" else value
+    return info
+
+
+def machine():
+    cpu = cpu_info()
+    return f"{cpu['model']}, {cpu['cores']} cores, Python {platform.python_version()}"
+
+
+def _metadata(path):
+    return nbformat.read(path, as_version=4).metadata.get("genai_tf", {})
+
+
+def stored_seconds(folder="notebooks"):
+    """Full-mode wall times stored in the notebooks' metadata: {notebook: {"full": seconds}}."""
+    seconds = {}
+    for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
+        meta = _metadata(path)
+        if meta.get("mode") == "full":
+            seconds.setdefault(path.name, {})["full"] = meta.get("seconds")
+    return seconds
+
+
+def run_seconds(mode, notebooks=(), seconds=None):
+    """Run notebooks (default: all) in ``mode``, each in a fresh kernel, into build/benchmark-<mode>.
+
+    Returns ``seconds`` (a new dict by default) with {notebook: {mode: seconds}} added.
+    """
+    seconds = {} if seconds is None else seconds
+    out = Path("build") / f"benchmark-{mode}"
+    subprocess.run(
+        [sys.executable, "-m", "genai_tf.run_notebooks", "--mode", mode, "--out", str(out), *notebooks],
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    for path in sorted(out.glob("*.ipynb")):
+        seconds.setdefault(path.name, {})[mode] = _metadata(path).get("seconds")
+    return seconds
+
+
+def table(seconds, modes):
+    """Lines of a Markdown table: notebook, then seconds and fraction of the budget per mode."""
+    lines = [
+        "| notebook | " + " | ".join(f"{m} (s) | {m} / budget" for m in modes) + " |",
+        "|---" * (1 + 2 * len(modes)) + "|",
+    ]
+    for name, by_mode in seconds.items():
+        cells = []
+        for mode in modes:
+            value = by_mode.get(mode)
+            cells += ["-", "-"] if value is None else [f"{value:.1f}", f"{value / BUDGETS[mode]:.0%}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main():
@@ -45,31 +99,12 @@ def main():
     args = parser.parse_args()
     seconds = {}
     if args.stored:
-        for path in sorted(Path("notebooks").glob("[0-9][0-9]_*.ipynb")):
-            meta = nbformat.read(path, as_version=4).metadata.get("genai_tf", {})
-            if meta.get("mode") == "full":
-                seconds.setdefault(path.name, {})["full"] = meta.get("seconds")
+        seconds = stored_seconds()
         args.modes = sorted(set(args.modes) - {"full"}) + ["full"]
     for mode in [m for m in args.modes if not (args.stored and m == "full")]:
-        out = Path("build") / f"benchmark-{mode}"
-        subprocess.run(
-            [sys.executable, "-m", "genai_tf.run_notebooks", "--mode", mode, "--out", str(out), *args.notebooks],
-            check=False,
-            stdout=subprocess.DEVNULL,
-        )
-        for path in sorted(out.glob("*.ipynb")):
-            meta = nbformat.read(path, as_version=4).metadata.get("genai_tf", {})
-            seconds.setdefault(path.name, {})[mode] = meta.get("seconds")
+        run_seconds(mode, args.notebooks, seconds)
     print(f"machine: {machine()}")
-    header = "| notebook | " + " | ".join(f"{m} (s) | {m} / budget" for m in args.modes) + " |"
-    print(header)
-    print("|---" * (1 + 2 * len(args.modes)) + "|")
-    for name, by_mode in seconds.items():
-        cells = []
-        for mode in args.modes:
-            value = by_mode.get(mode)
-            cells += ["-", "-"] if value is None else [f"{value:.1f}", f"{value / BUDGETS[mode]:.0%}"]
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\n".join(table(seconds, args.modes)))
     print(json.dumps(seconds))
 
 

@@ -7,46 +7,20 @@ Prints:
   for dense work, as TensorFlow sees it;
 - the toy GAN step of notebook 02 (MLPs 2-128-128-2 and 2-128-128-1), fused
   in one tf.function, and the same step run eagerly: ms per step, the
-  speed-up, and the fused step's useful GFLOP/s as a fraction of the matmul peak.
+  speed-up, and the fused step's useful GFLOP/s as a fraction of the matmul peak
+  (Dense-layer FLOPs of the forward and backward passes the step needs, counted
+  by _common.gan_step_flops).
 """
 
 import argparse
-import time
 
 import genai_tf
 import keras
-import tensorflow as tf
 
+from _common import gan_step_flops, matmul_gflops, time_per_step
 from genai_tf.data import make_dataset, ring_of_gaussians
 from genai_tf.models import build_mlp_discriminator, build_mlp_generator
 from genai_tf.training import make_gan_train_step
-
-
-def matmul_gflops(n=1024, repeats=30):
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
-    product = tf.function(lambda a, b: tf.matmul(a, b))
-    product(a, b).numpy()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        result = product(a, b)
-    result.numpy()
-    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
-
-
-def dense_flops(model, batch_size):
-    """Multiply-adds of the Dense layers, forward only, counted as 2 FLOPs each."""
-    return sum(2 * batch_size * layer.kernel.shape[0] * layer.kernel.shape[1]
-               for layer in model.layers if isinstance(layer, keras.layers.Dense))
-
-
-def time_step(step, batches, steps):
-    step(batches[0])
-    start = time.perf_counter()
-    for i in range(steps):
-        logs = step(batches[i % len(batches)])
-    float(logs["d_loss"])
-    return (time.perf_counter() - start) / steps
 
 
 def main():
@@ -66,15 +40,13 @@ def main():
 
     generator, discriminator, (g_opt, d_opt) = build()
     fused = make_gan_train_step(generator, discriminator, g_opt, d_opt, latent_dim=2)
-    fused_seconds = time_step(fused, batches, args.steps)
+    fused_seconds = time_per_step(fused, batches, args.steps)[0]
     generator, discriminator, (g_opt, d_opt) = build()
     eager = make_gan_train_step(generator, discriminator, g_opt, d_opt, latent_dim=2).python_function
-    eager_seconds = time_step(eager, batches, max(50, args.steps // 20))
+    eager_seconds = time_per_step(eager, batches, max(50, args.steps // 20))[0]
 
-    # One step: D forward on real and fake, G forward twice, D forward on fake again;
-    # backward passes cost about twice their forward pass.
-    g_flops, d_flops = dense_flops(generator, args.batch_size), dense_flops(discriminator, args.batch_size)
-    step_flops = 3 * (2 * d_flops + g_flops) + 3 * (g_flops + d_flops)
+    # Forward and backward FLOPs of the Dense layers; the count is documented in _common.gan_step_flops.
+    step_flops = gan_step_flops(generator, discriminator, args.batch_size)
     peak = matmul_gflops()
     achieved = step_flops / fused_seconds / 1e9
     print(f"matmul 1024x1024 float32: {peak:.1f} GFLOP/s")

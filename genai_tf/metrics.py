@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from genai_tf import config, data
+from genai_tf.models.base import check_positive_int
 
 
 def mode_coverage(samples, centers, std, n_std=3.0, min_share=0.25):
@@ -71,11 +72,6 @@ def mode_coverage(samples, centers, std, n_std=3.0, min_share=0.25):
         "high_quality": float(close.mean()),
         "counts": counts,
     }
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
 
 
 # --- The evaluation classifier -------------------------------------------------------------
@@ -313,7 +309,7 @@ def _classifier_logits(images, classifier, batch_size):
             "(add the channel axis with images[..., None]; reshape flat (N, 784) vectors with "
             f"images.reshape(-1, 28, 28, 1)). Received: images.shape={images.shape}"
         )
-    _check_positive_int(batch_size, "batch_size")
+    check_positive_int(batch_size, "batch_size")
     images = images.astype(np.float32)
     if len(images) == 0:
         return np.zeros((0, NUM_CLASSES), np.float32)
@@ -432,7 +428,7 @@ def class_coverage(predicted_labels, num_classes=NUM_CLASSES, min_share=0.0):
     >>> class_coverage([0, 0, 1, 1, 1, 3], num_classes=4, min_share=1.0)["classes_covered"]
     2
     """
-    _check_positive_int(num_classes, "num_classes")
+    check_positive_int(num_classes, "num_classes")
     if not min_share >= 0:
         raise ValueError(f"min_share must be non-negative. Received: min_share={min_share!r}")
     labels = _labels_1d(predicted_labels, "predicted_labels")
@@ -613,8 +609,8 @@ def kernel_distance(features_a, features_b, num_subsets=10, subset_size=1000, se
     [0.0, 0.02, 1.06, 0.11]
     """
     a, b = _feature_pair(features_a, features_b)
-    _check_positive_int(num_subsets, "num_subsets")
-    _check_positive_int(subset_size, "subset_size")
+    check_positive_int(num_subsets, "num_subsets")
+    check_positive_int(subset_size, "subset_size")
     if subset_size < 2:
         raise ValueError(
             f"subset_size must be at least 2: the unbiased estimator needs pairs. Received: subset_size={subset_size}"
@@ -684,7 +680,7 @@ def classifier_inception_score(probabilities, num_splits=1):
             "probabilities must be an (N, num_classes) array of class probabilities. "
             f"Received: probabilities.shape={probabilities.shape}"
         )
-    _check_positive_int(num_splits, "num_splits")
+    check_positive_int(num_splits, "num_splits")
     if len(probabilities) < num_splits:
         raise ValueError(
             "probabilities needs at least one row per split. "
@@ -778,8 +774,8 @@ def precision_recall(real_features, fake_features, k=3, batch_size=500):
     (1.0, 0.6666666666666666)
     """
     real, fake = _feature_pair(real_features, fake_features, names=("real_features", "fake_features"))
-    _check_positive_int(k, "k")
-    _check_positive_int(batch_size, "batch_size")
+    check_positive_int(k, "k")
+    check_positive_int(batch_size, "batch_size")
     if k >= min(len(real), len(fake)):
         raise ValueError(
             "k must be smaller than the number of samples in each set: the k-th nearest other point "

@@ -541,7 +541,8 @@ def frechet_distance(features_a, features_b):
     """
     a, b = _feature_pair(features_a, features_b)
     mean_a, mean_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # np.cov returns a 0-d array for one feature: atleast_2d keeps the formula valid for d = 1.
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
     # Tr((S_a S_b)^(1/2)) = sum of sqrt(eigenvalues of S_a^(1/2) S_b S_a^(1/2)), a symmetric PSD
     # matrix: stable even when the covariances are singular (dead ReLU features).
     eigenvalues, eigenvectors = np.linalg.eigh(cov_a)
@@ -792,3 +793,49 @@ def precision_recall(real_features, fake_features, k=3, batch_size=500):
         fake_in_real_balls[start : start + batch_size] = np.any(distances <= real_radii[None, :], axis=1)
         real_in_fake_balls |= np.any(distances <= fake_radii[start : start + batch_size, None], axis=0)
     return float(fake_in_real_balls.mean()), float(real_in_fake_balls.mean())
+
+
+def score_samples(images, real_features, classifier=None, num_subsets=10, subset_size=1000, k=3, seed=0):
+    """Every metric of this module for one set of images against real features: a dict.
+
+    The images are scored on the classifier's features and probabilities:
+
+    - "fd": :func:`frechet_distance` to ``real_features`` (lower is better);
+    - "kid", "kid_std": :func:`kernel_distance` (mean and std over subsets);
+    - "inception_score": :func:`classifier_inception_score`, one split;
+    - "precision", "recall": :func:`precision_recall` with ``k``, on the first
+      min(N, N_real) rows of each set, so both manifolds are built from the
+      same number of points (the radii shrink as a set grows);
+    - "classes_covered", "min_fraction": :func:`class_coverage` of the
+      predicted labels.
+
+    Compare sets scored with the same ``real_features`` and the same number of
+    images: the Fréchet distance is biased upwards for small sets.
+
+    Args:
+        images: (N, 28, 28, 1) in [-1, 1], N > k.
+        real_features: (N_real, 128) array from :func:`classifier_features`.
+        classifier: defaults to :func:`load_classifier`.
+        num_subsets, subset_size, seed: as in :func:`kernel_distance`.
+        k: as in :func:`precision_recall`.
+
+    Returns:
+        Dict of Python floats and ints, keys as listed above.
+    """
+    classifier = _classifier_or_default(classifier)
+    features = classifier_features(images, classifier)
+    probabilities = classifier_probabilities(images, classifier)
+    kid, kid_std = kernel_distance(real_features, features, num_subsets, subset_size, seed)
+    size = min(len(features), len(real_features))
+    precision, recall = precision_recall(real_features[:size], features[:size], k=k)
+    coverage = class_coverage(np.argmax(probabilities, axis=-1))
+    return dict(
+        fd=frechet_distance(features, real_features),
+        kid=kid,
+        kid_std=kid_std,
+        inception_score=classifier_inception_score(probabilities)[0],
+        precision=precision,
+        recall=recall,
+        classes_covered=int(coverage["classes_covered"]),
+        min_fraction=float(coverage["min_fraction"]),
+    )

@@ -368,3 +368,31 @@ def test_corrupt_cache_is_really_retrained(tmp_path, test_split):
         reloaded = load_classifier(path, epochs=1)
     test_images, _ = test_split
     np.testing.assert_array_equal(predict_classes(test_images, reloaded), predict_classes(test_images, classifier))
+
+
+def test_score_samples_of_the_reference_itself(trained, test_split):
+    classifier, _ = trained
+    images, _ = test_split
+    real = metrics.classifier_features(images, classifier)
+    scores = metrics.score_samples(images, real, classifier, subset_size=500)
+    assert set(scores) == {"fd", "kid", "kid_std", "inception_score", "precision", "recall",
+                           "classes_covered", "min_fraction"}
+    assert scores["fd"] == pytest.approx(0.0, abs=1e-6)
+    assert scores["precision"] == 1.0 and scores["recall"] == 1.0
+    assert scores["classes_covered"] == 10 and scores["min_fraction"] > 0.05
+    assert 9.0 < scores["inception_score"] <= 10.0
+    assert scores["kid_std"] == 0.0   # one subset holding both whole sets
+
+
+def test_score_samples_sees_a_collapsed_generator(trained, test_split):
+    classifier, _ = trained
+    images, labels = test_split
+    real = metrics.classifier_features(images, classifier)
+    ones = images[labels == 1]
+    collapsed = ones[np.arange(500) % len(ones)]   # only the digit 1, repeated
+    scores = metrics.score_samples(collapsed, real, classifier, subset_size=500)
+    assert scores["classes_covered"] <= 2 and scores["min_fraction"] == 0.0
+    assert scores["inception_score"] < 1.5
+    assert scores["recall"] < 0.3 and scores["precision"] > 0.9   # real-looking, not diverse
+    assert scores["fd"] == pytest.approx(metrics.frechet_distance(metrics.classifier_features(collapsed, classifier), real))
+    assert scores["fd"] > 100 and scores["kid"] > 1.0

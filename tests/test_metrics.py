@@ -381,6 +381,19 @@ def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():
     assert frechet_distance(a, b) == pytest.approx(frechet_distance(b, a), rel=1e-6)
 
 
+def test_frechet_distance_of_one_feature_matches_the_closed_form():
+    # d = 1: np.cov gives a 0-d array; FD = (mu_a - mu_b)^2 + (sigma_a - sigma_b)^2.
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(1.0, 2.0, (200_000, 1)), rng.normal(-0.5, 0.5, (200_000, 1))
+    assert frechet_distance(a, b) == pytest.approx(1.5**2 + 1.5**2, rel=0.02)
+
+
+def test_frechet_distance_scales_with_the_square_of_the_features():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((300, 5)), rng.standard_normal((300, 5)) + 0.3
+    assert frechet_distance(3.0 * a, 3.0 * b) == pytest.approx(9.0 * frechet_distance(a, b), rel=1e-9)
+
+
 def test_frechet_distance_rejects_mismatched_features():
     from genai_tf.metrics import frechet_distance
 

@@ -26,6 +26,8 @@ REQUIRED_ERRATA = {
     "09_autoregressive_text": {"E-001-5", "E-003-1", "E-003-2"},
     "10_music_generation": {"E-001-6"},
     "07_vae_elbo": {"E-000-2", "E-001-1", "E-001-3", "E-004-2", "E-004-4"},
+    "11_evaluating_generative_models": {"E-002-3"},
+    "13_tensorflow_addons_migration": {"E-000-7"},
 }
 
 

@@ -56,6 +56,7 @@ def gan_update(
     seed_generator,
     generator_loss_fn=modified_generator_loss,
     labels=None,
+    augment=None,
 ):
     """One fused GAN update on a batch: the discriminator first, then the generator.
 
@@ -77,23 +78,27 @@ def gan_update(
             ``minimax_generator_loss`` (saturating).
         labels: int labels (batch,) for a conditional GAN; the fakes get the
             same labels as the real batch.
+        augment: optional differentiable function images -> images applied
+            to the real and the generated images every time D sees them, in
+            both updates (DiffAugment, :func:`genai_tf.augment.diff_augment`).
 
     Returns:
         Dict of scalar tensors: d_loss, g_loss, real_prob (mean D(x)), fake_prob (mean D(G(z))).
     """
+    augment = augment or (lambda images: images)
     batch_size = tf.shape(real)[0]
     noise = keras.random.normal((batch_size, latent_dim), seed=seed_generator)
     with tf.GradientTape() as tape:
         fake = generator(_inputs(noise, labels), training=True)
-        real_logits = discriminator(_inputs(real, labels), training=True)
-        fake_logits = discriminator(_inputs(fake, labels), training=True)
+        real_logits = discriminator(_inputs(augment(real), labels), training=True)
+        fake_logits = discriminator(_inputs(augment(fake), labels), training=True)
         d_loss = minimax_discriminator_loss(real_logits, fake_logits)
     _apply(tape, d_loss, discriminator, discriminator_optimizer)
 
     noise = keras.random.normal((batch_size, latent_dim), seed=seed_generator)
     with tf.GradientTape() as tape:
         fake = generator(_inputs(noise, labels), training=True)
-        g_loss = generator_loss_fn(discriminator(_inputs(fake, labels), training=True))
+        g_loss = generator_loss_fn(discriminator(_inputs(augment(fake), labels), training=True))
     _apply(tape, g_loss, generator, generator_optimizer)
     return {
         "d_loss": d_loss,

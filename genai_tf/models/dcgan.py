@@ -8,6 +8,7 @@ with its moving averages in inference (``training=False``): sample with
 
 import keras
 
+from genai_tf import augment
 from genai_tf.models.base import AdversarialModel
 from genai_tf.models.gan import maybe_spectral
 from genai_tf.training import gan_update
@@ -99,12 +100,17 @@ class DCGAN(AdversarialModel):
         dropout: dropout rate in the discriminator (it regularises a
             discriminator that would otherwise memorise a small training set).
         spectral_norm: spectrally normalise the discriminator.
-        seed: seed of the training noise.
+        diff_augment: None, or a DiffAugment policy such as
+            "color,translation,cutout" (:func:`genai_tf.augment.diff_augment`):
+            real and generated images are augmented, with fresh draws, every
+            time the discriminator sees them, in both updates.
+        seed: seed of the training noise and of the augmentations.
     """
 
-    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), width=64, dropout=0.3, **kwargs):
+    def __init__(self, latent_dim=100, image_shape=(28, 28, 1), width=64, dropout=0.3, diff_augment=None, **kwargs):
         self.width = int(width)
         self.dropout = float(dropout)
+        self.diff_augment = None if diff_augment is None else ",".join(augment.parse_policy(diff_augment))
         super().__init__(latent_dim=latent_dim, image_shape=image_shape, **kwargs)
 
     def build_networks(self):
@@ -114,12 +120,14 @@ class DCGAN(AdversarialModel):
         )
 
     def get_config(self):
-        return {**super().get_config(), "width": self.width, "dropout": self.dropout}
+        return {**super().get_config(), "width": self.width, "dropout": self.dropout, "diff_augment": self.diff_augment}
 
     def train_step(self, data):
         images, _ = self.unpack(data)
+        policy = self.diff_augment
         logs = gan_update(
             self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
             images, self.latent_dim, self.seed_generator,
+            augment=None if policy is None else lambda x: augment.diff_augment(x, policy, self.seed_generator),
         )
         return self.record(logs)

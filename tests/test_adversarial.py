@@ -1,0 +1,194 @@
+"""Tests of genai_tf.adversarial (FGSM, PGD) and genai_tf.augment (DiffAugment)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from genai_tf import adversarial, augment
+from genai_tf.models import DCGAN
+
+
+def linear_classifier(seed=0, pixels=16, classes=3):
+    """logits = x W: the input gradient of the cross-entropy is W (softmax - onehot), known in closed form."""
+    model = keras.Sequential([keras.Input((pixels,)), keras.layers.Dense(classes, use_bias=False)])
+    model.layers[0].kernel.assign(np.random.default_rng(seed).normal(size=(pixels, classes)).astype("float32"))
+    return model
+
+
+def hand_gradient(model, x, y):
+    weights = model.layers[0].kernel.numpy()
+    logits = x @ weights
+    probabilities = np.exp(logits - logits.max(1, keepdims=True))
+    probabilities /= probabilities.sum(1, keepdims=True)
+    return (probabilities - np.eye(weights.shape[1])[y]) @ weights.T
+
+
+@pytest.fixture
+def batch():
+    rng = np.random.default_rng(1)
+    return rng.uniform(-0.5, 0.5, (8, 16)).astype("float32"), rng.integers(0, 3, 8)
+
+
+def test_fgsm_is_a_signed_gradient_step_of_max_norm_epsilon(batch):
+    x, y = batch
+    model = linear_classifier()
+    adv = adversarial.fgsm(model, x, y, epsilon=0.1).numpy()
+    np.testing.assert_allclose(adv, x + 0.1 * np.sign(hand_gradient(model, x, y)), atol=1e-6)
+    assert np.max(np.abs(adv - x)) == pytest.approx(0.1, abs=1e-6)   # interior pixels: nothing clipped
+
+
+def test_attacks_clip_to_the_pixel_range():
+    x = np.tile(np.array([-1.0, 1.0, -0.95, 0.95], "float32"), 4)[None].repeat(5, 0)
+    y = np.arange(5) % 3
+    model = linear_classifier(seed=2)
+    for adv in (adversarial.fgsm(model, x, y, 0.3), adversarial.pgd(model, x, y, 0.3, steps=5, seed=1)):
+        adv = adv.numpy()
+        assert adv.min() >= -1.0 and adv.max() <= 1.0
+        assert np.max(np.abs(adv - x)) <= 0.3 + 1e-6
+    custom = adversarial.fgsm(model, (x + 1) / 2, y, 0.3, pixel_range=(0.0, 1.0)).numpy()
+    assert custom.min() >= 0.0 and custom.max() <= 1.0
+
+
+def test_pgd_with_one_full_step_and_no_random_start_is_fgsm(batch):
+    x, y = batch
+    model = linear_classifier()
+    np.testing.assert_allclose(
+        adversarial.pgd(model, x, y, 0.1, step_size=0.1, steps=1, random_start=False),
+        adversarial.fgsm(model, x, y, 0.1),
+        atol=1e-6,
+    )
+
+
+def test_pgd_stays_in_the_ball_raises_the_loss_and_is_seeded(batch):
+    x, y = batch
+    model = linear_classifier()
+    cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    adv = adversarial.pgd(model, x, y, 0.2, steps=10, seed=3).numpy()
+    assert np.max(np.abs(adv - x)) <= 0.2 + 1e-6
+    # For a linear model the loss is convex in x, so the attack can only have raised it above FGSM's start.
+    assert float(cross_entropy(y, model(adv))) > float(cross_entropy(y, model(x)))
+    np.testing.assert_array_equal(adv, adversarial.pgd(model, x, y, 0.2, steps=10, seed=3).numpy())
+
+
+def test_robust_accuracy_at_epsilon_zero_is_the_clean_accuracy(batch):
+    x, y = batch
+    model = linear_classifier()
+    clean = float(np.mean(np.argmax(model(x), -1) == y))
+    assert adversarial.robust_accuracy(model, x, y, adversarial.fgsm, batch_size=3, epsilon=0.0) == clean
+    assert adversarial.robust_accuracy(model, x, y, adversarial.fgsm, epsilon=0.5) <= clean
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(epsilon=-0.1), "epsilon"),
+        (dict(epsilon=float("nan")), "epsilon"),
+        (dict(epsilon=0.1, pixel_range=(1.0, -1.0)), "pixel_range"),
+    ],
+)
+def test_attacks_reject_bad_arguments(batch, kwargs, match):
+    x, y = batch
+    with pytest.raises(ValueError, match=match):
+        adversarial.fgsm(linear_classifier(), x, y, **kwargs)
+
+
+def test_attacks_reject_mismatched_labels(batch):
+    x, y = batch
+    with pytest.raises(ValueError, match="labels a vector"):
+        adversarial.pgd(linear_classifier(), x, y[:3], 0.1)
+    with pytest.raises(ValueError, match="steps"):
+        adversarial.pgd(linear_classifier(), x, y, 0.1, steps=0)
+
+
+# --- DiffAugment -------------------------------------------------------------------------
+
+def square_images(n=4, size=16, top=6, side=4):
+    x = np.full((n, size, size, 1), -1.0, "float32")
+    x[:, top : top + side, top : top + side] = 1.0
+    return x
+
+
+@pytest.mark.parametrize("policy", ["color", "translation", "cutout", "color,translation,cutout"])
+def test_gradients_flow_through_diff_augment(policy):
+    x = tf.Variable(square_images())
+    with tf.GradientTape() as tape:
+        y = augment.diff_augment(x, policy, seed=keras.random.SeedGenerator(0))
+        loss = tf.reduce_sum(y * tf.range(16, dtype=tf.float32)[None, :, None, None])
+    gradient = tape.gradient(loss, x).numpy()
+    assert y.shape == x.shape and np.all(np.isfinite(gradient)) and np.any(gradient != 0)
+
+
+def test_translation_moves_the_square_without_changing_it():
+    x = square_images()
+    y = augment.diff_augment(x, "translation", seed=keras.random.SeedGenerator(1)).numpy()
+    for image in y:
+        rows, cols = np.nonzero(image[..., 0] > 0)
+        assert len(rows) == 16 and np.ptp(rows) == 3 and np.ptp(cols) == 3   # the 4x4 square, whole
+        assert abs(rows.min() - 6) <= 2 and abs(cols.min() - 6) <= 2          # shifted by at most 16 / 8
+    assert np.all(np.isin(y, [-1.0, 1.0]))                                   # background fill is -1
+
+
+def test_cutout_zeroes_one_square_of_half_the_side():
+    x = np.full((64, 16, 16, 1), 0.5, "float32")
+    y = augment.diff_augment(x, "cutout", seed=keras.random.SeedGenerator(2)).numpy()
+    zeros = (y == 0).sum(axis=(1, 2, 3))
+    assert zeros.max() == 64 and zeros.min() > 0          # an 8x8 square, cut by the border at times
+    assert np.all(np.isin(y, [0.0, 0.5]))
+
+
+def test_color_on_one_channel_is_brightness_and_contrast_only():
+    x = square_images(n=2)
+    y = augment.color(x, seed=keras.random.SeedGenerator(3)).numpy()
+    for before, after in zip(x, y):   # an affine map of the pixel values, one per image
+        slope, intercept = np.polyfit(before.ravel(), after.ravel(), 1)
+        np.testing.assert_allclose(after, slope * before + intercept, atol=1e-5)
+        assert 0.5 <= slope <= 1.5
+
+
+def test_diff_augment_is_seeded_and_checks_its_arguments():
+    x = square_images()
+    a = augment.diff_augment(x, seed=keras.random.SeedGenerator(5)).numpy()
+    b = augment.diff_augment(x, seed=keras.random.SeedGenerator(5)).numpy()
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="policy must name"):
+        augment.diff_augment(x, "rotation")
+    with pytest.raises(ValueError, match="policy must be a string"):
+        augment.diff_augment(x, None)
+    with pytest.raises(ValueError, match="images must be"):
+        augment.diff_augment(x[0], "color")
+
+
+def test_dcgan_with_diff_augment_trains_and_keeps_its_policy(tmp_path):
+    model = DCGAN(latent_dim=8, width=8, diff_augment="translation, cutout", seed=0)
+    assert model.diff_augment == "translation,cutout"
+    model.compile()
+    history = model.fit(np.random.default_rng(0).uniform(-1, 1, (16, 28, 28, 1)).astype("float32"),
+                        batch_size=8, epochs=1, verbose=0).history
+    assert np.isfinite(history["d_loss"][0]) and np.isfinite(history["g_loss"][0])
+    model.save(tmp_path / "dcgan.keras")
+    assert keras.models.load_model(tmp_path / "dcgan.keras").diff_augment == "translation,cutout"
+    with pytest.raises(ValueError, match="policy must name"):
+        DCGAN(diff_augment="flip")
+
+
+def test_adversarial_training_batches_stay_in_the_ball_and_train_the_classifier(batch):
+    x, y = batch
+    model = linear_classifier()
+    trainer = adversarial.AdversarialTraining(model, epsilon=0.1, seed=0)
+    adv = trainer.adversarial_batch(tf.constant(x), tf.constant(y)).numpy()
+    assert np.max(np.abs(adv - x)) <= 0.1 + 1e-6 and adv.min() >= -1 and adv.max() <= 1
+    assert np.max(np.abs(adv - x)) > 0.05          # the FGSM step (1.25 epsilon) reaches the ball's edge
+    before = model.layers[0].kernel.numpy().copy()
+    trainer.compile(optimizer=keras.optimizers.SGD(0.1), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = trainer.fit(x, y, batch_size=4, epochs=2, verbose=0).history
+    assert set(history) == {"loss", "accuracy"} and np.all(np.isfinite(history["loss"]))
+    assert not np.allclose(model.layers[0].kernel.numpy(), before)   # the wrapped classifier learned
+    clean = trainer.evaluate(x, y, verbose=0, return_dict=True)
+    cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    assert clean["loss"] == pytest.approx(float(cross_entropy(y, model(x))), rel=1e-5)   # evaluate: clean images
+
+
+def test_adversarial_training_rejects_a_bad_epsilon():
+    with pytest.raises(ValueError, match="epsilon"):
+        adversarial.AdversarialTraining(linear_classifier(), epsilon=-1.0)

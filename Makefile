@@ -22,7 +22,7 @@ run: $(STAMP)
 
 # Unit tests, doctests, and nbval over every notebook in quick mode.
 test: $(STAMP)
-	GENAI_TF_MODE=quick $(BIN)/python -m pytest -q tests genai_tf --nbval-lax notebooks
+	GENAI_TF_MODE=quick $(BIN)/python -m pytest -q --durations=15 tests genai_tf --nbval-lax notebooks
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks

@@ -192,3 +192,17 @@ def test_adversarial_training_batches_stay_in_the_ball_and_train_the_classifier(
 def test_adversarial_training_rejects_a_bad_epsilon():
     with pytest.raises(ValueError, match="epsilon"):
         adversarial.AdversarialTraining(linear_classifier(), epsilon=-1.0)
+
+
+def test_gan_update_shows_the_discriminator_only_augmented_images():
+    # An "augmentation" that blanks every image: D then sees identical real and fake inputs.
+    from genai_tf.training import gan_update
+
+    model = DCGAN(latent_dim=4, width=8, dropout=0.0, seed=0)
+    real = tf.constant(np.random.default_rng(0).uniform(-1, 1, (6, 28, 28, 1)).astype("float32"))
+    logs = gan_update(model.generator, model.discriminator, keras.optimizers.Adam(), keras.optimizers.Adam(),
+                      real, 4, keras.random.SeedGenerator(0), augment=lambda images: 0.0 * images)
+    assert float(logs["real_prob"]) == pytest.approx(float(logs["fake_prob"]), abs=1e-6)
+    logs = gan_update(model.generator, model.discriminator, keras.optimizers.Adam(), keras.optimizers.Adam(),
+                      real, 4, keras.random.SeedGenerator(0))
+    assert abs(float(logs["real_prob"]) - float(logs["fake_prob"])) > 1e-4

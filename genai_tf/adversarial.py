@@ -20,6 +20,13 @@ from genai_tf.models.base import check_positive_int
 _cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
 
 
+def _check_epsilon(epsilon):
+    """The max-norm budget as a float, or a ValueError naming it."""
+    if not np.isfinite(epsilon) or epsilon < 0:
+        raise ValueError(f"epsilon must be a finite number >= 0. Received: epsilon={epsilon!r}")
+    return float(epsilon)
+
+
 def _check(images, labels, epsilon, pixel_range):
     images = tf.convert_to_tensor(images, tf.float32)
     labels = tf.convert_to_tensor(labels)
@@ -28,8 +35,7 @@ def _check(images, labels, epsilon, pixel_range):
             "images must be a batch (N, ...) and labels a vector (N,) of class indices. "
             f"Received: images.shape={images.shape}, labels.shape={labels.shape}"
         )
-    if not np.isfinite(epsilon) or epsilon < 0:
-        raise ValueError(f"epsilon must be a finite number >= 0. Received: epsilon={epsilon!r}")
+    _check_epsilon(epsilon)
     low, high = pixel_range
     if not low < high:
         raise ValueError(f"pixel_range must be (low, high) with low < high. Received: pixel_range={pixel_range!r}")
@@ -150,10 +156,8 @@ class AdversarialTraining(keras.Model):
 
     def __init__(self, classifier, epsilon, step_size=None, pixel_range=(-1.0, 1.0), seed=0, **kwargs):
         super().__init__(**kwargs)
-        if not np.isfinite(epsilon) or epsilon < 0:
-            raise ValueError(f"epsilon must be a finite number >= 0. Received: epsilon={epsilon!r}")
         self.classifier = classifier
-        self.epsilon = float(epsilon)
+        self.epsilon = _check_epsilon(epsilon)
         self.step_size = 1.25 * self.epsilon if step_size is None else float(step_size)
         self.pixel_range = tuple(float(v) for v in pixel_range)
         self.seed_generator = keras.random.SeedGenerator(seed)

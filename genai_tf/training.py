@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from genai_tf.distribute import GlobalBatch, check_created_in_scope, make_distributed_step, replica_seed
 from genai_tf.losses import (
     minimax_discriminator_loss,
     minimax_generator_loss,
@@ -67,6 +68,15 @@ def gan_update(
     Used by the ``GAN``, ``DCGAN`` and ``ConditionalGAN`` models' ``train_step``
     and by :func:`make_gan_train_step`, so both paths run the same code.
 
+    Under a ``tf.distribute`` strategy (called on each replica, by ``fit()`` or
+    a step made with ``strategy=``) the losses are scaled to the global batch
+    before the gradients, which the optimizers sum across replicas, and the
+    returned values are means over the global batch; each replica takes its
+    rows of the global batch's noise, so the update equals the single-device
+    one on the same global batch (:mod:`genai_tf.distribute`; not draw for
+    draw with ``augment``, whose draws are per replica, nor with BatchNorm or
+    Dropout layers).
+
     Args:
         generator: maps noise (batch, latent_dim) [and labels] to samples.
         discriminator: maps samples [and labels] to logits (batch, 1).
@@ -86,26 +96,28 @@ def gan_update(
         Dict of scalar tensors: d_loss, g_loss, real_prob (mean D(x)), fake_prob (mean D(G(z))).
     """
     augment = augment or (lambda images: images)
-    batch_size = tf.shape(real)[0]
-    noise = keras.random.normal((batch_size, latent_dim), seed=seed_generator)
+    batch = GlobalBatch(real)
+    noise = batch.normal((latent_dim,), seed_generator)
     with tf.GradientTape() as tape:
         fake = generator(_inputs(noise, labels), training=True)
         real_logits = discriminator(_inputs(augment(real), labels), training=True)
         fake_logits = discriminator(_inputs(augment(fake), labels), training=True)
         d_loss = minimax_discriminator_loss(real_logits, fake_logits)
-    _apply(tape, d_loss, discriminator, discriminator_optimizer)
+        scaled_loss = batch.scale(d_loss)
+    _apply(tape, scaled_loss, discriminator, discriminator_optimizer)
 
-    noise = keras.random.normal((batch_size, latent_dim), seed=seed_generator)
+    noise = batch.normal((latent_dim,), seed_generator)
     with tf.GradientTape() as tape:
         fake = generator(_inputs(noise, labels), training=True)
         g_loss = generator_loss_fn(discriminator(_inputs(augment(fake), labels), training=True))
-    _apply(tape, g_loss, generator, generator_optimizer)
-    return {
+        scaled_loss = batch.scale(g_loss)
+    _apply(tape, scaled_loss, generator, generator_optimizer)
+    return batch.mean({
         "d_loss": d_loss,
         "g_loss": g_loss,
         "real_prob": tf.reduce_mean(tf.sigmoid(real_logits)),
         "fake_prob": tf.reduce_mean(tf.sigmoid(fake_logits)),
-    }
+    })
 
 
 def wgan_gp_update(
@@ -126,6 +138,14 @@ def wgan_gp_update(
         critic: minimise E[f(G(z))] - E[f(x)] + gp_weight * GP   (n_critic times, fresh z)
         generator: minimise -E[f(G(z))]
 
+    Under a ``tf.distribute`` strategy the losses, the penalty included, are
+    scaled to the global batch and the returned values are global-batch means,
+    as in :func:`gan_update`; the latent noise is the single device's, while
+    each replica draws its own interpolation weights epsilon (inside
+    :func:`genai_tf.losses.wasserstein_gradient_penalty`, from
+    :func:`genai_tf.distribute.replica_seed`), so the penalty matches the
+    single-device one in distribution, not draw for draw.
+
     Args:
         generator, critic: the two networks; the critic outputs scores
             (batch, 1) with no sigmoid.
@@ -142,24 +162,28 @@ def wgan_gp_update(
         step: d_loss (critic loss with penalty), g_loss, gradient_penalty,
         wasserstein (E[f(x)] - E[f(G(z))], the critic's distance estimate).
     """
-    batch_size = tf.shape(real)[0]
+    batch = GlobalBatch(real)
     for _ in range(n_critic):
-        noise = keras.random.normal((batch_size, latent_dim), seed=seed_generator)
+        noise = batch.normal((latent_dim,), seed_generator)
         with tf.GradientTape() as tape:
             fake = generator(_inputs(noise, labels), training=True)
             real_scores = critic(_inputs(real, labels), training=True)
             fake_scores = critic(_inputs(fake, labels), training=True)
             critic_loss = wasserstein_critic_loss(real_scores, fake_scores)
-            penalty = wasserstein_gradient_penalty(critic, real, fake, labels=labels, seed=seed_generator)
+            penalty = wasserstein_gradient_penalty(
+                critic, real, fake, labels=labels, seed=replica_seed(seed_generator)
+            )
             d_loss = critic_loss + gp_weight * penalty
-        _apply(tape, d_loss, critic, critic_optimizer)
+            scaled_loss = batch.scale(d_loss)
+        _apply(tape, scaled_loss, critic, critic_optimizer)
 
-    noise = keras.random.normal((batch_size, latent_dim), seed=seed_generator)
+    noise = batch.normal((latent_dim,), seed_generator)
     with tf.GradientTape() as tape:
         fake = generator(_inputs(noise, labels), training=True)
         g_loss = wasserstein_generator_loss(critic(_inputs(fake, labels), training=True))
-    _apply(tape, g_loss, generator, generator_optimizer)
-    return {"d_loss": d_loss, "g_loss": g_loss, "gradient_penalty": penalty, "wasserstein": -critic_loss}
+        scaled_loss = batch.scale(g_loss)
+    _apply(tape, scaled_loss, generator, generator_optimizer)
+    return batch.mean({"d_loss": d_loss, "g_loss": g_loss, "gradient_penalty": penalty, "wasserstein": -critic_loss})
 
 
 def _split_batch(batch, conditional):
@@ -172,6 +196,39 @@ def _split_batch(batch, conditional):
     return batch, None
 
 
+def _prepare_strategy(strategy, **networks):
+    """Check that the networks and optimizers belong to ``strategy``; build the optimizers in its scope.
+
+    ``networks`` maps a name to (network, its optimizer). A Keras optimizer
+    creates its slots on its first step; inside ``strategy.run`` that would be
+    in a replica context, where the variables cannot be mirrored, so they are
+    created here.
+    """
+    if not isinstance(strategy, tf.distribute.Strategy):
+        raise ValueError(f"strategy must be a tf.distribute.Strategy or None. Received: strategy={strategy!r}")
+    for name, (network, optimizer) in networks.items():
+        check_created_in_scope(strategy, {name: network, f"{name}_optimizer": optimizer})
+    with strategy.scope():
+        for network, optimizer in networks.values():
+            if not optimizer.built:
+                optimizer.build(network.trainable_variables)
+
+
+def _seed_generator(seed, strategy):
+    if strategy is None:
+        return keras.random.SeedGenerator(seed)
+    with strategy.scope():
+        return keras.random.SeedGenerator(seed)
+
+
+def _step_function(replica_step, strategy, seed_generator):
+    """One ``tf.function``: the update itself, or the update on every replica of ``strategy``."""
+    train_step = tf.function(replica_step) if strategy is None else make_distributed_step(replica_step, strategy)
+    train_step.seed_generator = seed_generator
+    train_step.strategy = strategy
+    return train_step
+
+
 def make_gan_train_step(
     generator,
     discriminator,
@@ -181,8 +238,19 @@ def make_gan_train_step(
     generator_loss="non_saturating",
     seed=0,
     conditional=False,
+    strategy=None,
 ):
     """Build a fused GAN step: one ``tf.function`` running :func:`gan_update`.
+
+    With ``strategy`` (e.g. ``tf.distribute.MirroredStrategy()``) the step runs
+    :func:`gan_update` on every replica, each on its rows of the global batch,
+    and returns the losses of the global batch: the same update and the same
+    losses as the single-device step on that batch (see
+    :mod:`genai_tf.distribute` for the rules and the exceptions). Create the
+    networks and optimizers inside ``strategy.scope()``. Feed it global
+    batches as usual (it splits them across the replicas; this is what
+    :func:`fit_steps` and :class:`Trainer` do), or the elements of
+    ``strategy.experimental_distribute_dataset(dataset)``.
 
     Args:
         generator, discriminator: the two networks (discriminator outputs logits).
@@ -192,11 +260,13 @@ def make_gan_train_step(
         generator_loss: "non_saturating" (default) or "saturating".
         seed: int seed of the noise.
         conditional: batches are (images, labels) and both networks take labels.
+        strategy: None (one device) or a ``tf.distribute.Strategy`` whose
+            scope the networks and optimizers were created in.
 
     Returns:
         ``train_step(batch) -> {"d_loss", "g_loss", "real_prob", "fake_prob"}``,
         a ``tf.function``, with its ``seed_generator`` attribute (checkpoint it
-        to resume the noise sequence).
+        to resume the noise sequence) and its ``strategy``.
     """
     if generator_loss not in GENERATOR_LOSSES:
         raise ValueError(
@@ -206,18 +276,22 @@ def make_gan_train_step(
     _check_latent_dim(latent_dim)
     if generator_optimizer is discriminator_optimizer:
         raise ValueError("generator_optimizer and discriminator_optimizer must be separate instances.")
-    seed_generator = keras.random.SeedGenerator(seed)
+    if strategy is not None:
+        _prepare_strategy(
+            strategy,
+            generator=(generator, generator_optimizer),
+            discriminator=(discriminator, discriminator_optimizer),
+        )
+    seed_generator = _seed_generator(seed, strategy)
 
-    @tf.function
-    def train_step(batch):
+    def replica_step(batch):
         real, labels = _split_batch(batch, conditional)
         return gan_update(
             generator, discriminator, generator_optimizer, discriminator_optimizer, real,
             latent_dim, seed_generator, GENERATOR_LOSSES[generator_loss], labels,
         )
 
-    train_step.seed_generator = seed_generator
-    return train_step
+    return _step_function(replica_step, strategy, seed_generator)
 
 
 def make_wgan_gp_train_step(
@@ -230,8 +304,11 @@ def make_wgan_gp_train_step(
     gp_weight=10.0,
     seed=0,
     conditional=False,
+    strategy=None,
 ):
     """Build a fused WGAN-GP step: one ``tf.function`` running :func:`wgan_gp_update`.
+
+    ``strategy`` distributes it as in :func:`make_gan_train_step`.
 
     Args:
         generator: maps noise (batch, latent_dim) [and labels] to samples.
@@ -242,10 +319,12 @@ def make_wgan_gp_train_step(
         gp_weight: lambda, the weight of the gradient penalty, >= 0 (10 in the paper).
         seed: int seed of the noise and of epsilon.
         conditional: batches are (images, labels) and both networks take labels.
+        strategy: None (one device) or a ``tf.distribute.Strategy`` whose
+            scope the networks and optimizers were created in.
 
     Returns:
         ``train_step(batch) -> {"d_loss", "g_loss", "gradient_penalty", "wasserstein"}``
-        with a ``seed_generator`` attribute.
+        with ``seed_generator`` and ``strategy`` attributes.
     """
     _check_latent_dim(latent_dim)
     if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
@@ -254,18 +333,18 @@ def make_wgan_gp_train_step(
         raise ValueError(f"gp_weight must be >= 0. Received: gp_weight={gp_weight}")
     if generator_optimizer is critic_optimizer:
         raise ValueError("generator_optimizer and critic_optimizer must be separate instances.")
-    seed_generator = keras.random.SeedGenerator(seed)
+    if strategy is not None:
+        _prepare_strategy(strategy, generator=(generator, generator_optimizer), critic=(critic, critic_optimizer))
+    seed_generator = _seed_generator(seed, strategy)
 
-    @tf.function
-    def train_step(batch):
+    def replica_step(batch):
         real, labels = _split_batch(batch, conditional)
         return wgan_gp_update(
             generator, critic, generator_optimizer, critic_optimizer, real, latent_dim,
             seed_generator, n_critic, gp_weight, labels,
         )
 
-    train_step.seed_generator = seed_generator
-    return train_step
+    return _step_function(replica_step, strategy, seed_generator)
 
 
 def fit_steps(train_step, dataset, steps, log_every=100, callback=None):
@@ -383,6 +462,12 @@ class Trainer:
           :meth:`fit` warns. The saved shuffle buffer makes checkpoints
           larger (about the size of the data set when the buffer holds all
           of it).
+
+    Distributed steps: a step made with ``strategy=`` works as it is. The
+    trainer's plain iterator yields global batches, which the step splits
+    across the replicas, so the iterator position is checkpointed as on one
+    device; mirrored variables are saved once, and the checkpoint restores
+    into networks on one device.
 
     NaN guard: after every step a small ``tf.function`` checks on the device
     that every value the step returned is finite and remembers the first step

@@ -92,12 +92,22 @@ class AdversarialModel(SeedStateMixin, keras.Model):
         raise TypeError(f"{type(self).__name__} is a base class: use GAN, DCGAN, ConditionalGAN or WGANGP.")
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
-        """Set the two optimizers (default: Adam, learning rate 2e-4, beta_1 = 0.5, as in DCGAN)."""
-        super().compile(**kwargs)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        if self.d_optimizer is self.g_optimizer:
-            raise ValueError("d_optimizer and g_optimizer must be separate instances.")
+        """Set the two optimizers (default: Adam, learning rate 2e-4, beta_1 = 0.5, as in DCGAN).
+
+        The optimizers are built here, in the scope of the model's
+        ``tf.distribute`` strategy when it was created under one: Keras builds
+        only ``self.optimizer`` before a distributed ``fit()``, and an
+        optimizer cannot create its slots inside the replicated step.
+        """
+        with self.distribute_strategy.scope():
+            super().compile(**kwargs)
+            self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+            self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+            if self.d_optimizer is self.g_optimizer:
+                raise ValueError("d_optimizer and g_optimizer must be separate instances.")
+            for optimizer, network in ((self.d_optimizer, self.discriminator), (self.g_optimizer, self.generator)):
+                if not optimizer.built:
+                    optimizer.build(network.trainable_variables)
 
     def get_compile_config(self):
         if not getattr(self, "compiled", False):
@@ -112,9 +122,7 @@ class AdversarialModel(SeedStateMixin, keras.Model):
             d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
             g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]),
         )
-        # Build the optimizers' slots now so the saved optimizer state loads into them.
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
+        # compile() built the optimizers' slots, so the saved optimizer state loads into them.
 
     @property
     def metrics(self):

@@ -9,6 +9,7 @@ with its moving averages in inference (``training=False``): sample with
 import keras
 
 from genai_tf import augment
+from genai_tf.distribute import replica_seed
 from genai_tf.models.base import AdversarialModel
 from genai_tf.models.gan import maybe_spectral
 from genai_tf.training import gan_update
@@ -125,9 +126,11 @@ class DCGAN(AdversarialModel):
     def train_step(self, data):
         images, _ = self.unpack(data)
         policy = self.diff_augment
+        # Under a tf.distribute strategy each replica draws its own augmentations.
+        seed = replica_seed(self.seed_generator)
         logs = gan_update(
             self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
             images, self.latent_dim, self.seed_generator,
-            augment=None if policy is None else lambda x: augment.diff_augment(x, policy, self.seed_generator),
+            augment=None if policy is None else lambda x: augment.diff_augment(x, policy, seed),
         )
         return self.record(logs)

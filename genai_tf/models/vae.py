@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from genai_tf import losses
+from genai_tf.distribute import GlobalBatch
 from genai_tf.models.base import OptimizerStateMixin, SeedStateMixin, check_positive_int
 from genai_tf.models.dcgan import _check_28x28
 
@@ -110,6 +111,12 @@ class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
     beta = 1 with no warm-up is the VAE of Kingma & Welling; beta > 1 is the
     beta-VAE. The reconstruction term is a one-sample estimate; the KL is in
     closed form (:func:`genai_tf.losses.gaussian_kl_divergence`).
+
+    ``fit()`` under a ``tf.distribute`` strategy (create and compile the model
+    inside ``strategy.scope()``) makes the single-device update on the same
+    global batch and logs the same values: the loss is scaled to the global
+    batch, the logged means are all-reduced, and each replica takes its rows
+    of the global batch's noise eps (:class:`genai_tf.distribute.GlobalBatch`).
 
     See "Auto-Encoding Variational Bayes", Kingma & Welling, 2013
     (https://arxiv.org/abs/1312.6114); "beta-VAE", Higgins et al., ICLR 2017.
@@ -244,8 +251,9 @@ class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
         return cls(**config)
 
     def compile(self, optimizer=None, **kwargs):
-        """Set the optimizer (default: Adam, learning rate 1e-3)."""
-        super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
+        """Set the optimizer (default: Adam, learning rate 1e-3, created in the model's strategy scope)."""
+        with self.distribute_strategy.scope():
+            super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
 
     @property
     def metrics(self):
@@ -313,41 +321,46 @@ class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
         z_mean, _ = self.encode(inputs, training=training)
         return self.decode(z_mean, training=training)
 
-    def _terms(self, images, training):
+    def _terms(self, images, batch, training):
         z_mean, z_log_var = self.encode(images, training=training)
-        z = losses.reparameterize(z_mean, z_log_var, seed=self.seed_generator)
+        # Under a tf.distribute strategy each replica takes its rows of the global batch's eps.
+        z = batch.apply(lambda mean, log_var: losses.reparameterize(mean, log_var, seed=self.seed_generator),
+                        z_mean, z_log_var)
         log_likelihood = self.log_likelihood(images, self.decode_logits(z, training=training))
         kl = losses.gaussian_kl_divergence(z_mean, z_log_var)
         return log_likelihood, kl
 
-    def _record(self, log_likelihood, kl, weight, loss):
-        values = {
+    def _record(self, log_likelihood, kl, weight, loss, batch):
+        values = batch.mean({
             "loss": loss,
             "reconstruction_loss": -tf.reduce_mean(log_likelihood),
             "kl_loss": tf.reduce_mean(kl),
             "elbo": tf.reduce_mean(log_likelihood - kl),
-            "kl_weight": weight,
-        }
+            "kl_weight": tf.cast(weight, loss.dtype),
+        })
         for key, tracker in self.trackers.items():
             tracker.update_state(values[key])
         return {key: tracker.result() for key, tracker in self.trackers.items()}
 
     def train_step(self, data):
         images = self._images(data)
+        batch = GlobalBatch(images)
         weight = losses.kl_annealing_weight(self.optimizer.iterations, self.beta, self.kl_warmup_steps)
         with tf.GradientTape() as tape:
-            log_likelihood, kl = self._terms(images, training=True)
+            log_likelihood, kl = self._terms(images, batch, training=True)
             loss = -tf.reduce_mean(losses.elbo(log_likelihood, kl, beta=weight))
-        gradients = tape.gradient(loss, self.trainable_variables)
+            scaled_loss = batch.scale(loss)
+        gradients = tape.gradient(scaled_loss, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
-        return self._record(log_likelihood, kl, weight, loss)
+        return self._record(log_likelihood, kl, weight, loss, batch)
 
     def test_step(self, data):
         images = self._images(data)
+        batch = GlobalBatch(images)
         weight = tf.constant(self.beta, tf.float32)
-        log_likelihood, kl = self._terms(images, training=False)
+        log_likelihood, kl = self._terms(images, batch, training=False)
         loss = -tf.reduce_mean(losses.elbo(log_likelihood, kl, beta=weight))
-        return self._record(log_likelihood, kl, weight, loss)
+        return self._record(log_likelihood, kl, weight, loss, batch)
 
     # -- evaluation --------------------------------------------------------------------------
 

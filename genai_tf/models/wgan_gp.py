@@ -50,11 +50,12 @@ class WGANGP(AdversarialModel):
 
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         """Default optimizers: Adam(1e-4, beta_1=0, beta_2=0.9), as in the WGAN-GP paper."""
-        super().compile(
-            d_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9),
-            g_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9),
-            **kwargs,
-        )
+        with self.distribute_strategy.scope():
+            super().compile(
+                d_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9),
+                g_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9),
+                **kwargs,
+            )
 
     def get_config(self):
         return {**super().get_config(), "n_critic": self.n_critic, "gp_weight": self.gp_weight, "width": self.width}

@@ -1,0 +1,206 @@
+"""Tests of genai_tf.cli: train -> sample -> evaluate, an exact --resume after Ctrl-C, argument and run-folder errors.
+
+Every run is tiny (20 steps of batch 16) and lives in a temporary folder;
+``cli.main`` is called in-process. ``evaluate`` uses the evaluation
+classifier cached in ``outputs/classifier/`` (the one tests/test_classifier.py
+trains on first use), never a new one.
+"""
+
+import json
+import math
+import signal
+import subprocess
+import sys
+
+import matplotlib.image
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from genai_tf import cli, data, training, zoo
+
+TINY = ["--steps", "20", "--batch-size", "16", "--checkpoint-every", "10"]
+
+
+def _json(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _all_finite(values):
+    return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+
+
+def _checkpoint_tensors(outdir):
+    """The numeric tensors of the latest checkpoint: weights, optimizer slots, noise state, step counter.
+
+    The data iterator's state (a variant tensor) is left out; TensorFlow's own
+    counter of saves differs between runs that saved at other steps.
+    """
+    reader = tf.train.load_checkpoint(str(outdir / "checkpoints"))
+    dtypes = reader.get_variable_to_dtype_map()
+    assert "iterator/.ATTRIBUTES/ITERATOR_STATE" in dtypes  # the data position is saved too
+    return {
+        name: reader.get_tensor(name)
+        for name, dtype in dtypes.items()
+        if dtype not in (tf.variant, tf.string) and not name.startswith("save_counter")
+    }
+
+
+@pytest.fixture(scope="module")
+def gan_run(tmp_path_factory):
+    """An uninterrupted 20-step MLP GAN run: checkpoints at 10 and 20."""
+    outdir = tmp_path_factory.mktemp("gan") / "run"
+    assert cli.main(["train", "mlp_gan", *TINY, "--outdir", str(outdir)]) == 0
+    return outdir
+
+
+def test_model_and_dataset_lists_match_the_package():
+    assert cli.MODELS == tuple(zoo.ENTRIES)
+    assert set(cli.DATASETS) < set(data.DATASETS)
+
+
+def test_train_sample_evaluate(tmp_path, capsys):
+    outdir = tmp_path / "vae"
+    assert cli.main(["train", "mlp_vae", *TINY, "--outdir", str(outdir)]) == 0
+    record = _json(outdir / "train_metrics.json")
+    assert record["status"] == "completed" and record["step"] == 20 and record["history"]["step"] == [10, 20]
+    assert record["settings"] == {
+        "model": "mlp_vae", "dataset": "mnist_sample", "batch_size": 16, "latent_dim": 16, "seed": 0,
+        "steps_per_epoch": 4500 // 16, "checkpoint_every": 10,
+    }
+    for key in ("loss", "reconstruction_loss", "kl_loss", "elbo"):
+        assert len(record["history"][key]) == 2 and _all_finite(record["history"][key]), key
+    assert record["history"]["loss"][-1] < record["history"]["loss"][0]  # it learns
+    assert record["seconds"] > 0 and {"tensorflow", "keras", "python", "numpy"} <= set(record["versions"])
+    assert matplotlib.image.imread(outdir / "samples.png").shape[:2] == (280, 280)  # 100 digits, 10 x 10
+
+    assert cli.main(["sample", "mlp_vae", "--outdir", str(outdir), "--num-samples", "12", "--seed", "3"]) == 0
+    images = np.load(outdir / "samples_seed3.npy")
+    assert images.shape == (12, 28, 28, 1) and images.dtype == np.float32
+    assert images.min() >= -1.0 and images.max() <= 1.0 and images.std() > 0.01
+    assert matplotlib.image.imread(outdir / "samples_seed3.png").shape[:2] == (56, 280)  # 2 rows of 10
+
+    capsys.readouterr()
+    assert cli.main(["evaluate", "mlp_vae", "--outdir", str(outdir), "--num-samples", "100"]) == 0
+    table = capsys.readouterr().out
+    assert "Frechet distance" in table and "held-out ELBO" in table
+    result = _json(outdir / "eval_metrics.json")
+    assert result["step"] == 20 and result["num_samples"] == 100 and result["held_out_images"] == 500
+    model, real = result["scores"]["model"], result["scores"]["real_train_images"]
+    keys = {"fd", "kid", "kid_std", "inception_score", "precision", "recall", "classes_covered", "min_fraction"}
+    assert set(model) == keys | {"held_out_elbo_nats"} and set(real) == keys
+    assert _all_finite(model.values()) and _all_finite(real.values())
+    assert 1.0 <= model["inception_score"] <= 10.0 and 0 <= model["precision"] <= 1 and 0 <= model["recall"] <= 1
+    assert model["held_out_elbo_nats"] < 0
+    # Real training images against held-out ones: far closer than a 20-step VAE, every class covered.
+    assert real["fd"] < model["fd"] / 2 and real["classes_covered"] == 10 and real["precision"] > 0.6
+
+
+def test_ctrl_c_saves_and_resume_ends_with_the_weights_of_an_uninterrupted_run(gan_run, tmp_path, monkeypatch):
+    outdir = tmp_path / "gan"
+    tiny = ["--batch-size", "16", "--checkpoint-every", "5", "--outdir", str(outdir)]
+    assert cli.main(["train", "mlp_gan", "--steps", "10", *tiny]) == 0
+    assert _json(outdir / "train_metrics.json")["step"] == 10
+
+    # Resume towards 20 and press Ctrl-C at step 15: step 16 completes, is saved, and the run stops.
+    fit = training.Trainer.fit
+
+    def fit_with_ctrl_c(self, dataset, steps, callback=None):
+        def press_ctrl_c(step, logs):
+            callback(step, logs)
+            if step == 15:
+                signal.raise_signal(signal.SIGINT)
+
+        return fit(self, dataset, steps, press_ctrl_c)
+
+    monkeypatch.setattr(training.Trainer, "fit", fit_with_ctrl_c)
+    # Python's own Ctrl-C handler, also where the test runner was started with SIGINT ignored.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        assert cli.main(["train", "mlp_gan", "--resume", "--steps", "20", "--outdir", str(outdir)]) == 130
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the CLI put it back
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    monkeypatch.undo()
+    record = _json(outdir / "train_metrics.json")
+    assert record["status"] == "interrupted" and record["step"] == 16 and record["history"]["step"] == [5, 10, 15]
+    tensors = _checkpoint_tensors(outdir)
+    # The saved step is a whole step, counted: the trainer and both optimizers stand at 16.
+    assert int(tensors["step/.ATTRIBUTES/VARIABLE_VALUE"]) == 16
+    assert int(tensors["objects/g_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"]) == 16
+    assert int(tensors["objects/d_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"]) == 16
+
+    # --resume with no length goes on to the run's own target, 20, from step 16.
+    assert cli.main(["train", "mlp_gan", "--resume", "--outdir", str(outdir)]) == 0
+    record = _json(outdir / "train_metrics.json")
+    assert record["status"] == "completed" and record["step"] == 20
+    assert [(s["from_step"], s["to_step"], s["status"]) for s in record["sessions"]] == [
+        (0, 10, "completed"), (10, 16, "interrupted"), (16, 20, "completed")
+    ]
+    assert record["history"]["step"] == [5, 10, 15, 20] and _all_finite(record["history"]["g_loss"])
+
+    uninterrupted = _json(gan_run / "train_metrics.json")
+    for key in ("d_loss", "g_loss"):  # the losses logged at steps 10 and 20 by both runs
+        assert record["history"][key][1::2] == uninterrupted["history"][key]
+    expected = _checkpoint_tensors(gan_run)
+    assert set(tensors) == set(expected)
+    resumed = _checkpoint_tensors(outdir)
+    unequal = [name for name in expected if not np.array_equal(resumed[name], expected[name])]
+    assert unequal == []
+
+
+def test_a_run_is_never_overwritten_and_resume_checks_the_folder(gan_run, tmp_path, capsys):
+    before = (gan_run / "train_metrics.json").read_bytes()
+    assert cli.main(["train", "mlp_gan", *TINY, "--outdir", str(gan_run)]) == 1
+    error = capsys.readouterr().err
+    assert "already holds a run (last checkpoint: step 20)" in error and "--resume" in error
+    assert (gan_run / "train_metrics.json").read_bytes() == before
+
+    assert cli.main(["train", "mlp_gan", "--resume", "--outdir", str(gan_run)]) == 1
+    assert "already at step 20, and the target is step 20: nothing to train" in capsys.readouterr().err
+    mismatch = ["--batch-size", "32", "--seed", "0"]  # the seed agrees with the run's, the batch size does not
+    assert cli.main(["train", "mlp_gan", "--resume", *mismatch, "--outdir", str(gan_run)]) == 1
+    assert "has batch_size=16 but the flags say batch_size=32" in capsys.readouterr().err
+    assert cli.main(["sample", "dcgan", "--outdir", str(gan_run)]) == 1
+    assert "holds a run of 'mlp_gan', not 'dcgan'" in capsys.readouterr().err
+    assert cli.main(["train", "mlp_gan", "--resume", "--outdir", str(tmp_path / "empty")]) == 1
+    assert "holds no run to resume" in capsys.readouterr().err
+    assert cli.main(["evaluate", "mlp_gan", "--outdir", str(tmp_path / "empty")]) == 1
+    assert "holds no trained run of mlp_gan. Train one first" in capsys.readouterr().err
+
+
+def test_the_default_run_folder_is_under_outputs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GENAI_TF_OUTPUTS", str(tmp_path))
+    assert cli.main(["sample", "conv_vae"]) == 1
+    assert str(tmp_path / "cli" / "conv_vae") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "vqvae"], "argument MODEL: invalid choice: 'vqvae' (choose from 'mlp_gan', 'dcgan', "
+         "'conditional_gan', 'wgan_gp', 'mlp_vae', 'conv_vae')"),
+        (["evaluate", "gan"], "argument MODEL: invalid choice: 'gan'"),
+        (["train", "dcgan", "--dataset", "cifar10"], "argument --dataset: invalid choice: 'cifar10' (choose from "
+         "'mnist_sample', 'mnist', 'fashion_mnist')"),
+        (["train", "dcgan", "--epochs", "0"], "argument --epochs: must be a positive integer. Received: 0"),
+        (["train", "dcgan", "--batch-size", "-8"], "argument --batch-size: must be a positive integer. Received: -8"),
+        (["train", "dcgan", "--latent-dim", "two"],
+         "argument --latent-dim: must be a positive integer. Received: 'two'"),
+        (["train", "dcgan", "--epochs", "2", "--steps", "9"], "argument --steps: not allowed with argument --epochs"),
+        (["sample", "dcgan", "--seed", "-1"], "argument --seed: must be a non-negative integer. Received: -1"),
+        (["evaluate", "dcgan", "--num-samples", "3"], "argument --num-samples: must be at least 10"),
+        (["fit", "dcgan"], "invalid choice: 'fit' (choose from 'train', 'sample', 'evaluate')"),
+    ],
+)
+def test_bad_arguments_exit_with_status_2_and_say_what_is_valid(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_python_dash_m_help():
+    result = subprocess.run([sys.executable, "-m", "genai_tf", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "{train,sample,evaluate}" in result.stdout and "usage: python -m genai_tf" in result.stdout

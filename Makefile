@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lab venv benchmark bench clean
+.PHONY: run test lab venv benchmark bench assignments autograde clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,22 @@ benchmark: $(STAMP)
 # and VAE; prints a table and writes outputs/benchmarks/throughput.json.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py $(BENCH_ARGS)
+
+# Course assignments (nbgrader; notebooks/assignments/nbgrader_config.py puts everything it
+# writes under build/assignments/). `make assignments` writes the student release of every
+# assignment to build/assignments/release/; `make autograde` grades the submissions in
+# build/assignments/submitted/<student>/<assignment>/ and writes build/assignments/grades.csv.
+# ASSIGNMENT=gans limits either to one.
+# nbgrader runs `alembic` by name, hence the virtual environment first on PATH.
+ASSIGNMENT ?= *
+NBGRADER := cd notebooks/assignments && PATH="$(CURDIR)/$(BIN):$$PATH" "$(CURDIR)/$(BIN)/nbgrader"
+
+assignments: $(STAMP)
+	$(NBGRADER) generate_assignment "$(ASSIGNMENT)" --force
+
+autograde: $(STAMP)
+	$(NBGRADER) autograde "$(ASSIGNMENT)" --force
+	$(NBGRADER) export
 
 clean:
 	rm -rf build outputs

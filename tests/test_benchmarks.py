@@ -84,3 +84,33 @@ def test_main_prints_the_targets_and_writes_the_json(throughput, monkeypatch, tm
     assert targets["fused_fraction_of_roofline"]["met"] is False
     assert "at batch 64: 6.0x -> met" in printed
     assert "roofline at batch 256: 50% -> missed" in printed
+
+
+@pytest.fixture
+def diffaugment(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    return importlib.import_module("diffaugment")
+
+
+def test_diffaugment_benchmark_checks_its_arguments(diffaugment, capsys):
+    args = diffaugment.parse_args(["--images", "100", "--steps", "2000", "--policy", "translation"])
+    assert (args.images, args.steps, args.eval_every, args.policy, args.resume) == (100, 2000, 1000, "translation", False)
+    with pytest.raises(ValueError, match="rotation"):
+        diffaugment.parse_args(["--policy", "translation,rotation"])
+    with pytest.raises(SystemExit):
+        diffaugment.parse_args(["--steps", "0"])
+    assert "must be a positive integer" in capsys.readouterr().err
+
+
+def test_diffaugment_benchmark_refuses_to_resume_nothing(diffaugment, monkeypatch, tmp_path):
+    monkeypatch.setenv("GENAI_TF_OUTPUTS", str(tmp_path))
+    with pytest.raises(SystemExit, match="no saved run"):
+        diffaugment.main(["--images", "100", "--steps", "2", "--eval-every", "1", "--resume"])
+
+
+def test_diffaugment_benchmark_never_overwrites_a_saved_run(diffaugment, monkeypatch, tmp_path):
+    monkeypatch.setenv("GENAI_TF_OUTPUTS", str(tmp_path))
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "diffaugment_100_translation+cutout.json").write_text("{}")
+    with pytest.raises(SystemExit, match="pass --resume"):
+        diffaugment.main(["--images", "100", "--steps", "2", "--eval-every", "1"])

@@ -38,16 +38,10 @@ import tensorflow as tf
 import genai_tf
 import genai_tf.config
 from genai_tf import augment, data, metrics
+from genai_tf.cli import positive_int
 from genai_tf.models import DCGAN
 
 from _common import matmul_gflops
-
-
-def positive_int(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def parse_args(argv=None):

@@ -329,14 +329,11 @@ def build_model(model, latent_dim=None, seed=0):
     """
     from genai_tf import zoo
 
-    recipe = zoo.build(model)
-    config = recipe.get_config()
-    changes = {"seed": int(seed), "latent_dim": config["latent_dim"] if latent_dim is None else int(latent_dim)}
-    built = recipe if all(config[name] == value for name, value in changes.items()) else (
-        type(recipe).from_config({**config, **changes})
-    )
-    # The recipe's optimizers, fresh; compile_from_config also builds their slots.
-    built.compile_from_config(recipe.get_compile_config())
+    built = zoo.build(model, latent_dim=None if latent_dim is None else int(latent_dim), seed=int(seed))
+    # Slots now, not at the first step, so that a checkpoint restores into them.
+    for optimizer in _optimizers(built).values():
+        if not optimizer.built:
+            optimizer.build(built.trainable_variables)
     return built
 
 

@@ -74,23 +74,31 @@ def entry(key):
     return ENTRIES[key]
 
 
-def build(key):
-    """A new, compiled model with its notebook's architecture, optimizer and seed (0)."""
+def build(key, latent_dim=None, seed=0):
+    """A new, compiled model with its notebook's architecture and optimizer.
+
+    Args:
+        key: a key of :data:`ENTRIES`.
+        latent_dim: size of z, > 0; None is the notebook's (100 for the GANs, 16 for the VAEs).
+        seed: seed of the model's training noise (the notebooks use 0).
+    """
     from genai_tf.models import DCGAN, GAN, VAE, WGANGP, ConditionalGAN
 
     entry(key)
+    if latent_dim is None:
+        latent_dim = 16 if ENTRIES[key].kind == "vae" else 100
     if key == "mlp_gan":
-        model = GAN(latent_dim=100, seed=0)
+        model = GAN(latent_dim=latent_dim, seed=seed)
     elif key == "dcgan":
-        model = DCGAN(latent_dim=100, seed=0)
+        model = DCGAN(latent_dim=latent_dim, seed=seed)
     elif key == "conditional_gan":
-        model = ConditionalGAN(latent_dim=100, num_classes=10, seed=0)
+        model = ConditionalGAN(latent_dim=latent_dim, num_classes=10, seed=seed)
     elif key == "wgan_gp":
-        model = WGANGP(latent_dim=100, n_critic=5, gp_weight=10.0, seed=0)
+        model = WGANGP(latent_dim=latent_dim, n_critic=5, gp_weight=10.0, seed=seed)
     elif key == "mlp_vae":
-        model = VAE(latent_dim=16, architecture="mlp", likelihood="bernoulli", hidden_units=(512, 256), seed=0)
+        model = VAE(latent_dim=latent_dim, architecture="mlp", likelihood="bernoulli", hidden_units=(512, 256), seed=seed)
     else:
-        model = VAE(latent_dim=16, architecture="conv", seed=0)
+        model = VAE(latent_dim=latent_dim, architecture="conv", seed=seed)
     if ENTRIES[key].kind == "vae":
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
     else:

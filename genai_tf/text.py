@@ -196,6 +196,33 @@ def random_windows(ids, context_length, batch_size, num_windows=None, seed=0):
     """
     import tensorflow as tf
 
+    ids, num_starts, num_windows = _check_window_arguments(ids, context_length, batch_size, num_windows)
+    return (
+        tf.data.Dataset.range(num_starts)
+        .shuffle(num_starts, seed=seed, reshuffle_each_iteration=True)
+        .take(num_windows)
+        .batch(batch_size, drop_remainder=True)
+        .map(_window_gather(ids, context_length))
+        .prefetch(2)
+    )
+
+
+def _window_gather(ids, context_length):
+    """A function from window starts (batch,) to (inputs, targets), each int32 (batch, T)."""
+    import tensorflow as tf
+
+    text = tf.constant(np.asarray(ids).astype(np.int32))
+    offsets = tf.range(context_length + 1, dtype=tf.int64)
+
+    def gather(starts):
+        chunk = tf.gather(text, starts[:, None] + offsets)   # (batch, T + 1)
+        return chunk[:, :-1], chunk[:, 1:]
+
+    return gather
+
+
+def _check_window_arguments(ids, context_length, batch_size, num_windows):
+    """Validate the arguments of the window pipelines; returns (ids, number of window starts, num_windows)."""
     ids = np.asarray(ids)
     make_windows(ids, context_length)                     # validates ids and context_length
     for name, value in (("batch_size", batch_size), ("num_windows", num_windows)):
@@ -207,21 +234,65 @@ def random_windows(ids, context_length, batch_size, num_windows=None, seed=0):
         raise ValueError(f"num_windows={num_windows} is more than the {num_starts} windows the text has.")
     if num_windows < batch_size:
         raise ValueError(f"num_windows={num_windows} is fewer than batch_size={batch_size}: no full batch.")
-    text = tf.constant(ids.astype(np.int32))
-    offsets = tf.range(context_length + 1, dtype=tf.int64)
+    return ids, num_starts, num_windows
 
-    def gather(starts):
-        chunk = tf.gather(text, starts[:, None] + offsets)   # (batch, T + 1)
-        return chunk[:, :-1], chunk[:, 1:]
 
-    return (
-        tf.data.Dataset.range(num_starts)
-        .shuffle(num_starts, seed=seed, reshuffle_each_iteration=True)
-        .take(num_windows)
-        .batch(batch_size, drop_remainder=True)
-        .map(gather)
-        .prefetch(2)
-    )
+def window_batches(ids, context_length, batch_size, num_windows=None, seed=0):
+    """An endless, stateless stream of random window batches, for a resumable training loop.
+
+    The windows of :func:`random_windows`, drawn so that batch ``k`` of the
+    stream is a pure function of ``(seed, k)``: epoch ``e = k // steps_per_epoch``
+    is a permutation of all ``len(ids) - T`` window starts keyed by
+    ``(seed, e)`` (``tf.random.experimental.index_shuffle``, so no permutation
+    is ever stored), and the epoch's batches are its first ``num_windows``
+    starts in order. Windows are therefore drawn without replacement within
+    an epoch and afresh in the next one.
+
+    Nothing depends on a random state or a shuffle buffer: the position in
+    the stream is one integer, so a checkpointed iterator
+    (:class:`genai_tf.training.Trainer`) is a few bytes and resumes exactly,
+    and the same arguments give the same batches on any machine.
+    :func:`random_windows` instead suits ``fit(data, epochs=...)``, which
+    starts every epoch with a new iteration over a finite dataset.
+
+    Args:
+        ids: 1-D int array, the training text as token ids.
+        context_length: T, the window length.
+        batch_size: windows per batch.
+        num_windows: windows per epoch; defaults to ``(len(ids) - 1) // T``,
+            one pass over the text's characters. Rounded down to whole batches.
+        seed: non-negative int, the key of the permutations.
+
+    Returns:
+        An infinite ``tf.data.Dataset`` of (inputs, targets), each int32
+        (batch_size, T), targets shifted by one.
+
+    Example:
+    >>> data = window_batches(np.arange(100), context_length=8, batch_size=4, seed=0)
+    >>> batches = [inputs.numpy() for inputs, _ in data.take(6)]
+    >>> epoch_1, epoch_2 = np.concatenate(batches[:3])[:, 0], np.concatenate(batches[3:])[:, 0]
+    >>> len(set(epoch_1)), bool(np.all(epoch_1 < 92)), epoch_1.tolist() == epoch_2.tolist()
+    (12, True, False)
+    """
+    import tensorflow as tf
+
+    ids, num_starts, num_windows = _check_window_arguments(ids, context_length, batch_size, num_windows)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
+    steps_per_epoch = num_windows // batch_size
+    gather = _window_gather(ids, context_length)
+    positions = tf.range(batch_size, dtype=tf.int64)
+    max_index = tf.constant(num_starts - 1, tf.int64)
+
+    def batch(step):
+        epoch = step // steps_per_epoch
+        index = (step % steps_per_epoch) * batch_size + positions
+        starts = tf.random.experimental.index_shuffle(
+            index, seed=tf.stack([tf.constant(int(seed), tf.int64), epoch]), max_index=max_index
+        )
+        return gather(starts)
+
+    return tf.data.Dataset.counter(dtype=tf.int64).map(batch).prefetch(2)
 
 
 def bits_per_character(mean_nll_nats):

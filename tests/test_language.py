@@ -73,6 +73,51 @@ def test_random_windows_are_shifted_contiguous_and_reshuffled_each_epoch():
         text.random_windows(np.arange(50), 10, 2, num_windows=100)
 
 
+def test_window_batches_are_a_pure_function_of_seed_and_step():
+    ids = np.arange(1000)
+    data = text.window_batches(ids, context_length=10, batch_size=8, num_windows=40, seed=3)   # 5 batches an epoch
+    batches = [(x.numpy(), y.numpy()) for x, y in data.take(15)]
+    inputs = np.stack([x for x, _ in batches])                               # (15, 8, 10)
+    np.testing.assert_array_equal(np.stack([y for _, y in batches]), inputs + 1)   # shifted by one
+    np.testing.assert_array_equal(inputs, inputs[..., :1] + np.arange(10))         # contiguous text
+    starts = inputs[..., 0].reshape(3, 40)                                   # three epochs of 40 windows
+    for epoch in starts:
+        assert len(np.unique(epoch)) == 40 and epoch.min() >= 0 and epoch.max() <= 1000 - 10 - 1
+    assert not np.array_equal(np.sort(starts[0]), np.sort(starts[1]))        # a new draw every epoch
+    # No random state: a new dataset, another global seed, gives the same stream; another seed does not.
+    genai_tf.set_seed(123)
+    again = [x.numpy() for x, _ in text.window_batches(ids, 10, 8, num_windows=40, seed=3).take(15)]
+    np.testing.assert_array_equal(np.stack(again), inputs)
+    other = next(iter(text.window_batches(ids, 10, 8, num_windows=40, seed=4)))[0].numpy()
+    assert not np.array_equal(other, inputs[0])
+    # One pass over the text by default: (len - 1) // T windows an epoch, drawn from all len - T starts.
+    full = np.concatenate([x.numpy()[:, 0] for x, _ in text.window_batches(ids, 10, 9, seed=0).take(11)])
+    assert len(np.unique(full)) == 99 and full.max() <= 989
+
+
+def test_window_batches_resume_exactly_from_a_small_iterator_checkpoint(tmp_path):
+    import tensorflow as tf
+
+    ids = np.random.default_rng(0).integers(0, 90, 100_000)
+    data = text.window_batches(ids, 64, 32, seed=1)
+    iterator = iter(data)
+    for _ in range(7):
+        next(iterator)
+    path = tf.train.Checkpoint(iterator=iterator).write(str(tmp_path / "ckpt"))
+    expected = [next(iterator)[0].numpy() for _ in range(3)]
+    resumed = iter(data)
+    tf.train.Checkpoint(iterator=resumed).read(path).assert_consumed()
+    for want in expected:
+        np.testing.assert_array_equal(next(resumed)[0].numpy(), want)
+    # The position is one integer plus the prefetched batches: no permutation or shuffle buffer is saved.
+    size = sum(f.stat().st_size for f in tmp_path.iterdir())
+    assert size < 4 * (2 * 32 * 64 * 4) + 20_000, size
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        text.window_batches(ids, 64, 32, seed=-1)
+    with pytest.raises(ValueError, match="fewer than batch_size"):
+        text.window_batches(np.arange(50), 10, 8)
+
+
 def test_perplexity_of_a_uniform_model_is_the_vocabulary_size():
     assert text.perplexity(uniform_nll(97)) == pytest.approx(97.0)
     assert text.bits_per_character(uniform_nll(256)) == pytest.approx(8.0)

@@ -14,19 +14,19 @@ machine. Prints figures; asserts nothing.
 import argparse
 import time
 
-import keras
-
 import genai_tf
 import genai_tf.config
-from genai_tf import text
-from genai_tf.models import BigramLM, CausalTransformer, CharGRU
+from genai_tf import language_zoo, text
+from genai_tf.models import BigramLM
+
+KEYS = {"gru": "char_gru", "transformer": "char_transformer"}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=8, help="epochs per model (the cosine decay spans them)")
     parser.add_argument("--context", type=int, default=64)
-    parser.add_argument("--models", nargs="+", default=["gru", "transformer"], choices=["gru", "transformer"])
+    parser.add_argument("--models", nargs="+", default=["gru", "transformer"], choices=list(KEYS))
     args = parser.parse_args()
 
     genai_tf.config.quiet_tensorflow()
@@ -38,26 +38,12 @@ def main():
     bigram.fit_counts(train_ids)
     print(f"bigram: held-out {text.bits_per_character(bigram.mean_nll(test_inputs, test_targets)):.3f} bits/char")
 
-    # name: (builder, batch size, peak learning rate), as in notebook 09.
-    settings = {
-        "gru": (lambda: CharGRU(vocabulary.size, embedding_dim=64, units=256), 64, 4e-3),
-        "transformer": (
-            lambda: CausalTransformer(vocabulary.size, context_length=args.context, model_dim=128, num_heads=4, num_layers=2),
-            32,
-            5e-3,
-        ),
-    }
     for name in args.models:
-        build, batch_size, peak = settings[name]
+        key = KEYS[name]   # the recipe of notebook 09 (genai_tf.language_zoo); --context changes the windows only
         genai_tf.set_seed(0)
-        model = build()
-        data = text.random_windows(train_ids, args.context, batch_size, seed=0)
-        total_steps = args.epochs * len(data)
-        warmup_steps = min(100, total_steps // 2)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0, total_steps - warmup_steps, alpha=0.1, warmup_target=peak, warmup_steps=warmup_steps
-        )
-        model.compile(optimizer=keras.optimizers.Adam(schedule, beta_2=0.99, clipnorm=1.0))
+        model = language_zoo.build(key, vocabulary.size, context_length=args.context)
+        data = text.random_windows(train_ids, args.context, language_zoo.entry(key).batch_size, seed=0)
+        model.compile(optimizer=language_zoo.make_optimizer(key, args.epochs * len(data)))
         start = time.perf_counter()
         for epoch in range(1, args.epochs + 1):
             epoch_start = time.perf_counter()

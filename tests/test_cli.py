@@ -1,6 +1,8 @@
 """Tests of genai_tf.cli: train -> sample -> evaluate, an exact --resume after Ctrl-C, argument and run-folder errors.
 
-Every run is tiny (20 steps of batch 16) and lives in a temporary folder;
+Image, text and melody models each get a short train -> sample -> evaluate
+run, and a GAN and the causal Transformer an exact resume after Ctrl-C.
+Every run is tiny (20 steps of batch 16 or less) and lives in a temporary folder;
 ``cli.main`` is called in-process. ``evaluate`` uses the evaluation
 classifier cached in ``outputs/classifier/`` (the one tests/test_classifier.py
 trains on first use), never a new one.
@@ -17,7 +19,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from genai_tf import cli, data, training, zoo
+from genai_tf import cli, data, language_zoo, music, training, zoo
 
 TINY = ["--steps", "20", "--batch-size", "16", "--checkpoint-every", "10"]
 
@@ -54,9 +56,44 @@ def gan_run(tmp_path_factory):
     return outdir
 
 
+def _train_with_ctrl_c_at(step, argv, monkeypatch):
+    """Run ``cli.main(argv)`` with Ctrl-C pressed after the logging step ``step``; returns the exit status."""
+    fit = training.Trainer.fit
+
+    def fit_with_ctrl_c(self, dataset, steps, callback=None):
+        def press_ctrl_c(logged_step, logs):
+            callback(logged_step, logs)
+            if logged_step == step:
+                signal.raise_signal(signal.SIGINT)
+
+        return fit(self, dataset, steps, press_ctrl_c)
+
+    monkeypatch.setattr(training.Trainer, "fit", fit_with_ctrl_c)
+    # Python's own Ctrl-C handler, also where the test runner was started with SIGINT ignored.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        status = cli.main(argv)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the CLI put it back
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        monkeypatch.undo()
+    return status
+
+
+def _assert_same_checkpoints(resumed_dir, uninterrupted_dir):
+    expected = _checkpoint_tensors(uninterrupted_dir)
+    resumed = _checkpoint_tensors(resumed_dir)
+    assert set(resumed) == set(expected)
+    unequal = [name for name in expected if not np.array_equal(resumed[name], expected[name])]
+    assert unequal == []
+
+
 def test_model_and_dataset_lists_match_the_package():
-    assert cli.MODELS == tuple(zoo.ENTRIES)
-    assert set(cli.DATASETS) < set(data.DATASETS)
+    assert cli.IMAGE_MODELS == tuple(zoo.ENTRIES)
+    assert cli.LANGUAGE_MODELS == tuple(language_zoo.ENTRIES)
+    assert set(cli.IMAGE_DATASETS) < set(data.DATASETS)
+    for model in cli.LANGUAGE_MODELS:
+        assert cli.MODEL_DATASETS[model] == (language_zoo.entry(model).corpus,)
 
 
 def test_train_sample_evaluate(tmp_path, capsys):
@@ -66,7 +103,7 @@ def test_train_sample_evaluate(tmp_path, capsys):
     assert record["status"] == "completed" and record["step"] == 20 and record["history"]["step"] == [10, 20]
     assert record["settings"] == {
         "model": "mlp_vae", "dataset": "mnist_sample", "batch_size": 16, "latent_dim": 16, "seed": 0,
-        "steps_per_epoch": 4500 // 16, "checkpoint_every": 10,
+        "chorales": None, "steps_per_epoch": 4500 // 16, "schedule_steps": None, "checkpoint_every": 10,
     }
     for key in ("loss", "reconstruction_loss", "kl_loss", "elbo"):
         assert len(record["history"][key]) == 2 and _all_finite(record["history"][key]), key
@@ -103,25 +140,8 @@ def test_ctrl_c_saves_and_resume_ends_with_the_weights_of_an_uninterrupted_run(g
     assert _json(outdir / "train_metrics.json")["step"] == 10
 
     # Resume towards 20 and press Ctrl-C at step 15: step 16 completes, is saved, and the run stops.
-    fit = training.Trainer.fit
-
-    def fit_with_ctrl_c(self, dataset, steps, callback=None):
-        def press_ctrl_c(step, logs):
-            callback(step, logs)
-            if step == 15:
-                signal.raise_signal(signal.SIGINT)
-
-        return fit(self, dataset, steps, press_ctrl_c)
-
-    monkeypatch.setattr(training.Trainer, "fit", fit_with_ctrl_c)
-    # Python's own Ctrl-C handler, also where the test runner was started with SIGINT ignored.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        assert cli.main(["train", "mlp_gan", "--resume", "--steps", "20", "--outdir", str(outdir)]) == 130
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the CLI put it back
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    monkeypatch.undo()
+    argv = ["train", "mlp_gan", "--resume", "--steps", "20", "--outdir", str(outdir)]
+    assert _train_with_ctrl_c_at(15, argv, monkeypatch) == 130
     record = _json(outdir / "train_metrics.json")
     assert record["status"] == "interrupted" and record["step"] == 16 and record["history"]["step"] == [5, 10, 15]
     tensors = _checkpoint_tensors(outdir)
@@ -142,11 +162,105 @@ def test_ctrl_c_saves_and_resume_ends_with_the_weights_of_an_uninterrupted_run(g
     uninterrupted = _json(gan_run / "train_metrics.json")
     for key in ("d_loss", "g_loss"):  # the losses logged at steps 10 and 20 by both runs
         assert record["history"][key][1::2] == uninterrupted["history"][key]
-    expected = _checkpoint_tensors(gan_run)
-    assert set(tensors) == set(expected)
-    resumed = _checkpoint_tensors(outdir)
-    unequal = [name for name in expected if not np.array_equal(resumed[name], expected[name])]
-    assert unequal == []
+    _assert_same_checkpoints(outdir, gan_run)
+
+
+def test_text_model_train_sample_evaluate(tmp_path, capsys):
+    outdir = tmp_path / "gru"
+    assert cli.main(["train", "char_gru", *TINY, "--outdir", str(outdir)]) == 0
+    record = _json(outdir / "train_metrics.json")
+    corpus = language_zoo.load_corpus("char_gru")
+    assert record["status"] == "completed" and record["step"] == 20 and record["title"] == "character GRU"
+    assert record["settings"] == {
+        "model": "char_gru", "dataset": "pydoc_topics", "batch_size": 16, "latent_dim": None, "seed": 0,
+        "chorales": None, "steps_per_epoch": (len(corpus.train_tokens[0]) - 1) // 64 // 16,
+        "schedule_steps": 20, "checkpoint_every": 10,
+    }
+    loss = record["history"]["loss"]
+    assert len(loss) == 2 and loss[1] < loss[0] < math.log(corpus.vocabulary.size) + 0.1   # it learns
+    assert _json(outdir / "vocabulary.json") == language_zoo.vocabulary_to_json(corpus.vocabulary)
+    assert (outdir / "samples.txt").read_text().count("=== sample") == 5
+
+    argv = ["sample", "char_gru", "--outdir", str(outdir), "--num-samples", "3", "--length", "40",
+            "--prompt", "def f(x):", "--top-k", "4", "--seed", "2"]
+    assert cli.main(argv) == 0
+    written = (outdir / "samples_seed2.txt").read_text()
+    bodies = [block.split("\n", 1)[1].rstrip("\n") for block in written.split("=== sample")[1:]]
+    assert len(bodies) == 3 and all(b.startswith("def f(x):") and len(b) == 9 + 40 for b in bodies)
+    assert "top_k=4" in written
+    assert cli.main(argv) == 0 and (outdir / "samples_seed2.txt").read_text() == written   # seeded
+    capsys.readouterr()
+    assert cli.main(["sample", "char_gru", "--outdir", str(outdir), "--prompt", "caf\u00e9"]) == 1
+    assert "--prompt 'caf\u00e9'" in capsys.readouterr().err
+
+    assert cli.main(["evaluate", "char_gru", "--outdir", str(outdir)]) == 0
+    assert "bits per token" in capsys.readouterr().out
+    result = _json(outdir / "eval_metrics.json")
+    scores = result["scores"]
+    assert result["step"] == 20 and result["held_out_tokens"] == corpus.test_targets.size
+    assert scores["uniform"]["nll_nats"] == pytest.approx(math.log(corpus.vocabulary.size))
+    for row in scores.values():
+        assert row["bits_per_token"] == pytest.approx(row["nll_nats"] / math.log(2))
+        assert row["perplexity"] == pytest.approx(math.exp(row["nll_nats"]))
+    # 20 steps: better than guessing uniformly, not yet as good as the bigram table (notebook 09: 3.511 bits).
+    assert scores["bigram"]["bits_per_token"] == pytest.approx(3.511, abs=5e-4)
+    assert scores["bigram"]["nll_nats"] < scores["model"]["nll_nats"] < scores["uniform"]["nll_nats"]
+
+
+def test_transformer_resume_after_ctrl_c_is_exact_and_checkpoints_stay_small(tmp_path, monkeypatch):
+    tiny = ["--steps", "20", "--batch-size", "8", "--checkpoint-every", "5"]
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    assert cli.main(["train", "char_transformer", *tiny, "--outdir", str(straight)]) == 0
+    argv = ["train", "char_transformer", *tiny, "--outdir", str(stopped)]
+    assert _train_with_ctrl_c_at(10, argv, monkeypatch) == 130
+    assert _json(stopped / "train_metrics.json")["step"] == 11
+    assert cli.main(["train", "char_transformer", "--resume", "--outdir", str(stopped)]) == 0
+    record = _json(stopped / "train_metrics.json")
+    assert record["step"] == 20 and record["settings"]["schedule_steps"] == 20
+    assert record["history"]["loss"] == _json(straight / "train_metrics.json")["history"]["loss"]
+    _assert_same_checkpoints(stopped, straight)
+    # The data position is a counter (genai_tf.text.window_batches), not a shuffle buffer of 400k starts.
+    weights = sum(np.asarray(w).nbytes for w in language_zoo.build("char_transformer", 94).weights)
+    checkpoint = sum(f.stat().st_size for f in (stopped / "checkpoints").glob("ckpt-20.*"))
+    assert checkpoint < 3 * weights + 200_000, (checkpoint, weights)   # weights, two Adam slots, a little else
+
+
+def test_melody_model_train_sample_evaluate(tmp_path, capsys):
+    outdir = tmp_path / "melody"
+    argv = ["train", "melody_gru", "--chorales", "12", "--steps", "6", "--batch-size", "16", "--outdir", str(outdir)]
+    assert cli.main(argv) == 0
+    record = _json(outdir / "train_metrics.json")
+    corpus = language_zoo.load_corpus("melody_gru", chorales=12)
+    windows = len(music.make_windows(corpus.train_tokens, 64, stride=8)[0])
+    assert record["settings"]["chorales"] == 12 and record["settings"]["steps_per_epoch"] == windows // 16
+    assert record["settings"]["schedule_steps"] == 6
+
+    assert cli.main(["sample", "melody_gru", "--outdir", str(outdir), "--num-samples", "4", "--length", "30"]) == 0
+    folder = outdir / "samples_seed0"
+    melodies = _json(folder / "melodies.json")["melodies"]
+    assert len(melodies) == 4 and all(len(m) <= 30 for m in melodies)
+    for index, melody in enumerate(melodies):
+        if melody:   # each written file reads back as the generated notes
+            assert music.read_melody(folder / f"melody_{index:03d}.mid") == [tuple(note) for note in melody]
+            assert (folder / f"melody_{index:03d}.musicxml").exists()
+
+    capsys.readouterr()
+    assert cli.main(["evaluate", "melody_gru", "--outdir", str(outdir), "--num-samples", "12"]) == 0
+    assert "pitch classes" in capsys.readouterr().out
+    result = _json(outdir / "eval_metrics.json")
+    assert result["num_samples"] == 12 and result["held_out_tokens"] == corpus.test_targets.size
+    assert result["held_out_melodies_dropped"] == 35 - len(corpus.test_items)
+    stats = result["melodies"]
+    assert stats["shuffled_corpus"]["pitch_classes"] == pytest.approx(0.0, abs=1e-12)   # same notes, reordered
+    for row in ("generated", "shuffled_corpus", "held_out_chorales"):
+        assert all(0.0 <= d <= 1.0 for d in stats[row].values())
+    assert result["scores"]["uniform"]["nll_nats"] == pytest.approx(math.log(len(corpus.vocabulary)))
+
+    # The run's tokens are fixed: a corpus that gives another vocabulary is refused.
+    saved = _json(outdir / "vocabulary.json")
+    (outdir / "vocabulary.json").write_text(json.dumps({**saved, "tokens": saved["tokens"][1:]}))
+    assert cli.main(["train", "melody_gru", "--resume", "--steps", "8", "--outdir", str(outdir)]) == 1
+    assert "differs from the run's vocabulary.json" in capsys.readouterr().err
 
 
 def test_a_run_is_never_overwritten_and_resume_checks_the_folder(gan_run, tmp_path, capsys):
@@ -179,10 +293,26 @@ def test_the_default_run_folder_is_under_outputs(tmp_path, monkeypatch, capsys):
     "argv, message",
     [
         (["train", "vqvae"], "argument MODEL: invalid choice: 'vqvae' (choose from 'mlp_gan', 'dcgan', "
-         "'conditional_gan', 'wgan_gp', 'mlp_vae', 'conv_vae')"),
+         "'conditional_gan', 'wgan_gp', 'mlp_vae', 'conv_vae', 'char_gru', 'char_transformer', 'melody_gru')"),
         (["evaluate", "gan"], "argument MODEL: invalid choice: 'gan'"),
         (["train", "dcgan", "--dataset", "cifar10"], "argument --dataset: invalid choice: 'cifar10' (choose from "
-         "'mnist_sample', 'mnist', 'fashion_mnist')"),
+         "'mnist_sample', 'mnist', 'fashion_mnist', 'pydoc_topics', 'bach_chorales')"),
+        (["train", "char_gru", "--dataset", "mnist"],
+         "argument --dataset: char_gru trains on pydoc_topics. Received: 'mnist'"),
+        (["train", "dcgan", "--dataset", "bach_chorales"], "argument --dataset: dcgan trains on mnist_sample or "
+         "mnist or fashion_mnist. Received: 'bach_chorales'"),
+        (["train", "char_transformer", "--latent-dim", "8"],
+         "argument --latent-dim: applies to mlp_gan, dcgan, conditional_gan, wgan_gp, mlp_vae, conv_vae only"),
+        (["train", "char_gru", "--chorales", "5"], "argument --chorales: applies to melody_gru only, not to char_gru"),
+        (["sample", "melody_gru", "--prompt", "C D E"], "argument --prompt: applies to char_gru, char_transformer only"),
+        (["sample", "dcgan", "--top-k", "5"], "argument --top-k: applies to char_gru, char_transformer, melody_gru"),
+        (["sample", "conv_vae", "--temperature", "0.5"], "argument --temperature: applies to char_gru, "
+         "char_transformer, melody_gru only, not to conv_vae"),
+        (["sample", "char_gru", "--top-p", "1.5"], "argument --top-p: must be a number in (0, 1]. Received: 1.5"),
+        (["sample", "char_gru", "--temperature", "0"],
+         "argument --temperature: must be a positive number. Received: 0.0"),
+        (["evaluate", "char_gru", "--num-samples", "50"], "argument --num-samples: char_gru is scored on held-out "
+         "text and draws no samples"),
         (["train", "dcgan", "--epochs", "0"], "argument --epochs: must be a positive integer. Received: 0"),
         (["train", "dcgan", "--batch-size", "-8"], "argument --batch-size: must be a positive integer. Received: -8"),
         (["train", "dcgan", "--latent-dim", "two"],

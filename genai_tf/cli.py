@@ -1049,9 +1049,6 @@ def evaluate(model, *, outdir=None, num_samples=None, seed=0, dataset=None):
     network, settings, step, _ = _restore(model, outdir)
     dataset = dataset or settings["dataset"]
     test_images = data.load(dataset, "test", pixel_range=(-1, 1))[0]
-    # score_samples builds the precision/recall manifolds from the first rows of each set, and the
-    # test splits are sorted by class: a fixed shuffle makes the first rows a sample of every class.
-    test_images = test_images[np.random.default_rng(0).permutation(len(test_images))]
     train_images = data.load(dataset, "train", pixel_range=(-1, 1))[0]
     classifier = metrics.load_classifier()
     real_features = metrics.classifier_features(test_images, classifier)

@@ -803,9 +803,11 @@ def score_samples(images, real_features, classifier=None, num_subsets=10, subset
     - "fd": :func:`frechet_distance` to ``real_features`` (lower is better);
     - "kid", "kid_std": :func:`kernel_distance` (mean and std over subsets);
     - "inception_score": :func:`classifier_inception_score`, one split;
-    - "precision", "recall": :func:`precision_recall` with ``k``, on the first
+    - "precision", "recall": :func:`precision_recall` with ``k``, on
       min(N, N_real) rows of each set, so both manifolds are built from the
-      same number of points (the radii shrink as a set grows);
+      same number of points (the radii shrink as a set grows): all rows of
+      the smaller set and a random subset (drawn with ``seed``) of the
+      larger one, never its first rows, which may be sorted by class;
     - "classes_covered", "min_fraction": :func:`class_coverage` of the
       predicted labels.
 
@@ -827,7 +829,12 @@ def score_samples(images, real_features, classifier=None, num_subsets=10, subset
     probabilities = classifier_probabilities(images, classifier)
     kid, kid_std = kernel_distance(real_features, features, num_subsets, subset_size, seed)
     size = min(len(features), len(real_features))
-    precision, recall = precision_recall(real_features[:size], features[:size], k=k)
+    rng = np.random.default_rng(seed)
+
+    def rows(array):
+        return array if len(array) == size else array[np.sort(rng.choice(len(array), size, replace=False))]
+
+    precision, recall = precision_recall(rows(real_features), rows(features), k=k)
     coverage = class_coverage(np.argmax(probabilities, axis=-1))
     return dict(
         fd=frechet_distance(features, real_features),

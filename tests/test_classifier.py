@@ -384,6 +384,23 @@ def test_score_samples_of_the_reference_itself(trained, test_split):
     assert scores["kid_std"] == pytest.approx(0.0, abs=1e-9)   # one subset holding both whole sets
 
 
+def test_score_samples_compares_a_small_set_with_every_class_of_a_larger_reference(trained, test_split):
+    classifier, _ = trained
+    images, labels = test_split
+    real = metrics.classifier_features(images, classifier)
+    assert np.all(np.diff(labels) >= 0)   # the held-out split is sorted by class: its first rows are 0s and 1s
+    draw = np.random.default_rng(1).choice(len(images), 100, replace=False)
+    fake = metrics.classifier_features(images[draw], classifier)
+    scores = metrics.score_samples(images[draw], real, classifier, subset_size=100, seed=2)
+    # 100 real images against the reference: a random 100 of its 500 rows, every class; the first 100 would be
+    # only the digits 0 and 1, and most of the sample would fall outside their manifold.
+    first_rows_precision, _ = metrics.precision_recall(real[:100], fake)
+    assert scores["precision"] > 0.8 and scores["recall"] > 0.8
+    assert first_rows_precision < scores["precision"] - 0.3
+    again = metrics.score_samples(images[draw], real, classifier, subset_size=100, seed=2)
+    assert again["precision"] == scores["precision"] and again["recall"] == scores["recall"]   # seeded
+
+
 def test_score_samples_sees_a_collapsed_generator(trained, test_split):
     classifier, _ = trained
     images, labels = test_split

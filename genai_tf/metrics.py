@@ -145,6 +145,28 @@ def _record_path(path):
     return Path(path).with_suffix(".json")
 
 
+def compile_classifier(model, steps, learning_rate=CLASSIFIER_LEARNING_RATE):
+    """Compile a digit classifier (logits out) the way :func:`train_classifier` does; returns the model.
+
+    Adam with a learning rate that decays from ``learning_rate`` to 0 over
+    ``steps`` steps along a half cosine, the cross-entropy from logits, and
+    accuracy as a metric.
+
+    Args:
+        model: a Keras model mapping images to 10 logits.
+        steps: positive int, the optimizer steps of the whole run (epochs x batches).
+        learning_rate: positive float, the initial learning rate.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer. Received: steps={steps!r}")
+    model.compile(
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, int(steps))),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
+
+
 def train_classifier(epochs=CLASSIFIER_EPOCHS, seed=0, verbose=0):
     """Train :func:`build_classifier` on the "mnist_sample" train split; no caching.
 
@@ -170,12 +192,7 @@ def train_classifier(epochs=CLASSIFIER_EPOCHS, seed=0, verbose=0):
     config.set_seed(seed)
     train_images, train_labels = data.load(CLASSIFIER_DATASET, "train", pixel_range=(-1, 1))
     classifier = build_classifier(seed=seed)
-    steps = epochs * math.ceil(len(train_images) / CLASSIFIER_BATCH_SIZE)
-    classifier.compile(
-        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(CLASSIFIER_LEARNING_RATE, steps)),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    compile_classifier(classifier, epochs * math.ceil(len(train_images) / CLASSIFIER_BATCH_SIZE))
     start = time.perf_counter()
     classifier.fit(
         train_images, train_labels, batch_size=CLASSIFIER_BATCH_SIZE, epochs=epochs, shuffle=True, verbose=verbose

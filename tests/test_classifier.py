@@ -370,6 +370,18 @@ def test_corrupt_cache_is_really_retrained(tmp_path, test_split):
     np.testing.assert_array_equal(predict_classes(test_images, reloaded), predict_classes(test_images, classifier))
 
 
+def test_compile_classifier_decays_the_learning_rate_along_a_half_cosine():
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    assert metrics.compile_classifier(model, 100, learning_rate=1e-3) is model
+    rate = model.optimizer._learning_rate
+    for step, expected in ((0, 1e-3), (50, 0.5e-3), (100, 0.0), (25, 1e-3 * (1 + np.cos(np.pi / 4)) / 2)):
+        assert float(rate(step)) == pytest.approx(expected, abs=1e-9), step
+    logits = np.array([[2.0] + [0.0] * 9], np.float32)
+    assert float(model.loss(np.array([0]), logits)) == pytest.approx(-np.log(np.exp(2.0) / (np.exp(2.0) + 9)), rel=1e-5)
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        metrics.compile_classifier(model, 0)
+
+
 def test_score_samples_of_the_reference_itself(trained, test_split):
     classifier, _ = trained
     images, _ = test_split

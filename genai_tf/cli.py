@@ -997,6 +997,8 @@ def _write_language_samples(network, model, vocabulary, outdir, stem, num_sample
         return (path,)
     folder = Path(outdir) / stem
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in [*folder.glob("melody_*.mid"), *folder.glob("melody_*.musicxml")]:
+        stale.unlink()   # files of an earlier call with other settings; melodies.json is rewritten below
     for index, melody in enumerate(samples):
         if melody:   # a melody that ended at once has nothing to write
             music.write_melody(melody, folder, f"melody_{index:03d}")

@@ -244,6 +244,11 @@ def test_melody_model_train_sample_evaluate(tmp_path, capsys):
             assert music.read_melody(folder / f"melody_{index:03d}.mid") == [tuple(note) for note in melody]
             assert (folder / f"melody_{index:03d}.musicxml").exists()
 
+    # Sampling again into the same folder replaces the earlier files instead of leaving some of them behind.
+    assert cli.main(["sample", "melody_gru", "--outdir", str(outdir), "--num-samples", "1", "--length", "30"]) == 0
+    assert len(_json(folder / "melodies.json")["melodies"]) == 1
+    assert {p.name for p in folder.glob("melody_*")} <= {"melody_000.mid", "melody_000.musicxml"}
+
     capsys.readouterr()
     assert cli.main(["evaluate", "melody_gru", "--outdir", str(outdir), "--num-samples", "12"]) == 0
     assert "pitch classes" in capsys.readouterr().out

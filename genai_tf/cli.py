@@ -1124,11 +1124,11 @@ def _evaluate_language_model(model, outdir, num_samples, seed, dataset):
     if kind == "music":
         num_samples = num_samples or DEFAULT_EVALUATION_SAMPLES["music"]
         generated = language_zoo.generate(network, model, vocabulary, num_samples, DEFAULT_SAMPLE_LENGTH["music"], seed)
-        record.update(
-            num_samples=num_samples,
-            held_out_melodies_dropped=corpus.held_out_dropped,
-            melodies=language_zoo.melody_statistics(generated, corpus, seed=seed),
-        )
+        try:
+            melodies = language_zoo.melody_statistics(generated, corpus, seed=seed)
+        except ValueError as err:   # a barely trained model may end every melody at once
+            melodies = {"melodies_scored": 0, "note": f"{err} Train longer or draw more with --num-samples."}
+        record.update(num_samples=num_samples, held_out_melodies_dropped=corpus.held_out_dropped, melodies=melodies)
     record.update(seconds=round(time.perf_counter() - started, 2), versions=_versions())
     _write_json(outdir / EVAL_METRICS_FILE, record)
     print(_language_score_table(record))
@@ -1147,8 +1147,10 @@ def _language_score_table(record):
                             ("bits_per_token", "bits per token", "{:.3f}"),
                             ("perplexity", "perplexity", "{:.2f}")):
         lines.append(f"{label:26s}" + "".join(f"{fmt.format(scores[name][key]):>10s}" for name in ("model", "bigram", "uniform")))
-    if "melodies" in record:
-        melodies = record["melodies"]
+    melodies = record.get("melodies")
+    if melodies and "note" in melodies:
+        lines.append(melodies["note"])
+    elif melodies:
         lines.append(
             f"{melodies['melodies_scored']} of {record['num_samples']} generated melodies have 2 notes or more "
             f"(median {melodies['median_notes']:.0f}); total-variation distance to the training corpus:"

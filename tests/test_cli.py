@@ -225,7 +225,7 @@ def test_transformer_resume_after_ctrl_c_is_exact_and_checkpoints_stay_small(tmp
     assert checkpoint < 3 * weights + 200_000, (checkpoint, weights)   # weights, two Adam slots, a little else
 
 
-def test_melody_model_train_sample_evaluate(tmp_path, capsys):
+def test_melody_model_train_sample_evaluate(tmp_path, capsys, monkeypatch):
     outdir = tmp_path / "melody"
     argv = ["train", "melody_gru", "--chorales", "12", "--steps", "6", "--batch-size", "16", "--outdir", str(outdir)]
     assert cli.main(argv) == 0
@@ -260,6 +260,14 @@ def test_melody_model_train_sample_evaluate(tmp_path, capsys):
     for row in ("generated", "shuffled_corpus", "held_out_chorales"):
         assert all(0.0 <= d <= 1.0 for d in stats[row].values())
     assert result["scores"]["uniform"]["nll_nats"] == pytest.approx(math.log(len(corpus.vocabulary)))
+
+    # A model whose melodies all end at once gets a note instead of histogram distances, not a crash.
+    generate = language_zoo.generate
+    monkeypatch.setattr(language_zoo, "generate", lambda *args, **kwargs: [[] for _ in generate(*args, **kwargs)])
+    assert cli.main(["evaluate", "melody_gru", "--outdir", str(outdir), "--num-samples", "3"]) == 0
+    monkeypatch.undo()
+    assert "No generated melody has 2 notes" in capsys.readouterr().out
+    assert _json(outdir / "eval_metrics.json")["melodies"]["melodies_scored"] == 0
 
     # The run's tokens are fixed: a corpus that gives another vocabulary is refused.
     saved = _json(outdir / "vocabulary.json")

@@ -80,12 +80,11 @@ MODELS = (*IMAGE_MODELS, *LANGUAGE_MODELS)
 # CPython's pydoc topics (genai_tf.text), the melody model on music21's Bach chorales (genai_tf.music).
 IMAGE_DATASETS = ("mnist_sample", "mnist", "fashion_mnist")
 DATASETS = (*IMAGE_DATASETS, "pydoc_topics", "bach_chorales")
-MODEL_DATASETS = {
+MODEL_DATASETS = {   # the datasets each model trains on; the first is its default
     **{model: IMAGE_DATASETS for model in IMAGE_MODELS},
     **{model: ("pydoc_topics",) for model in TEXT_MODELS},
     **{model: ("bach_chorales",) for model in MUSIC_MODELS},
 }
-DEFAULT_DATASET = "mnist_sample"
 DEFAULT_CHECKPOINT_EVERY = 500
 DEFAULT_SAMPLE_LENGTH = {"text": 300, "music": 120}   # characters; notes before END (notebook 10's MAX_NOTES)
 DEFAULT_SAMPLE_COUNT = {"image": 100, "text": 5, "music": 10}
@@ -207,7 +206,7 @@ def build_parser():
     _add_model_and_outdir(train)
     train.add_argument(
         "--dataset", choices=DATASETS, default=None,
-        help=f"training data (image models: {', '.join(IMAGE_DATASETS)}, default {DEFAULT_DATASET}, 4,500 MNIST "
+        help=f"training data (image models: {', '.join(IMAGE_DATASETS)}, default {IMAGE_DATASETS[0]}, 4,500 MNIST "
         "digits that need no download; text models: pydoc_topics; melody_gru: bach_chorales)",
     )
     length = train.add_mutually_exclusive_group()
@@ -302,43 +301,70 @@ def build_parser():
     return parser
 
 
-def check_arguments(parser, args):
-    """The checks that depend on the model: each failure is an ``argparse`` error (exit status 2).
+# Flags that only some model families take: option name -> (flag, families).
+FAMILY_FLAGS = {
+    "latent_dim": ("--latent-dim", ("image",)),
+    "chorales": ("--chorales", ("music",)),
+    "length": ("--length", ("text", "music")),
+    "prompt": ("--prompt", ("text",)),
+    "temperature": ("--temperature", ("text", "music")),
+    "top_k": ("--top-k", ("text", "music")),
+    "top_p": ("--top-p", ("text", "music")),
+}
 
-    Flags of one model family given for another, a dataset the model does
-    not train on, and too few evaluation samples.
+
+def argument_problem(model, command, **options):
+    """What is wrong with options given for ``model``, or None: ``(flag, message)``.
+
+    The checks that depend on the model, shared by the command line (which
+    reports them as ``argparse`` errors) and by :func:`train`, :func:`sample`
+    and :func:`evaluate` (which raise ``ValueError``): a dataset the model
+    does not train on, a flag of another model family, and too few or
+    unwanted evaluation samples. Options that are None were not given.
+
+    Example:
+    >>> argument_problem("char_gru", "train", latent_dim=8)
+    ('--latent-dim', 'applies to mlp_gan, dcgan, conditional_gan, wgan_gp, mlp_vae, conv_vae only, not to char_gru.')
+    >>> argument_problem("dcgan", "train", dataset="mnist") is None
+    True
     """
-    kind = family(args.model)
-    valid = MODEL_DATASETS[args.model]
-    if getattr(args, "dataset", None) is not None and args.dataset not in valid:
-        parser.error(
-            f"argument --dataset: {args.model} trains on {' or '.join(valid)}. Received: {args.dataset!r} "
+    kind = family(model)
+    valid = MODEL_DATASETS[model]
+    dataset = options.get("dataset")
+    if dataset is not None and dataset not in valid:
+        return "--dataset", (
+            f"{model} trains on {' or '.join(valid)}. Received: {dataset!r} "
             f"(image datasets: {', '.join(IMAGE_DATASETS)})"
         )
-    only = {
-        "latent_dim": ("--latent-dim", ("image",)),
-        "chorales": ("--chorales", ("music",)),
-        "length": ("--length", ("text", "music")),
-        "prompt": ("--prompt", ("text",)),
-        "temperature": ("--temperature", ("text", "music")),
-        "top_k": ("--top-k", ("text", "music")),
-        "top_p": ("--top-p", ("text", "music")),
-    }
-    for name, (flag, families) in only.items():
-        if getattr(args, name, None) is not None and kind not in families:
-            models = [model for model in MODELS if family(model) in families]
-            parser.error(f"argument {flag}: applies to {', '.join(models)} only, not to {args.model}.")
-    if args.command == "evaluate":
-        if kind == "text" and args.num_samples is not None:
-            parser.error(
-                f"argument --num-samples: {args.model} is scored on held-out text and draws no samples; "
-                "leave the flag out."
-            )
+    for name, (flag, families) in FAMILY_FLAGS.items():
+        if options.get(name) is not None and kind not in families:
+            models = [other for other in MODELS if family(other) in families]
+            return flag, f"applies to {', '.join(models)} only, not to {model}."
+    num_samples = options.get("num_samples")
+    if command == "evaluate" and num_samples is not None:
+        if kind == "text":
+            return "--num-samples", f"{model} is scored on held-out text and draws no samples; leave the flag out."
         minimum = MIN_EVALUATION_SAMPLES if kind == "image" else 1
-        if args.num_samples is not None and args.num_samples < minimum:
-            parser.error(
-                f"argument --num-samples: must be at least {minimum} for the metrics. Received: {args.num_samples}"
-            )
+        if num_samples < minimum:
+            return "--num-samples", f"must be at least {minimum} for the metrics. Received: {num_samples}"
+    return None
+
+
+def _check_options(model, command, **options):
+    """Raise ValueError naming the option when :func:`argument_problem` finds one."""
+    problem = argument_problem(model, command, **options)
+    if problem is not None:
+        flag, message = problem
+        raise ValueError(f"{flag.lstrip('-').replace('-', '_')}: {message}")
+
+
+def check_arguments(parser, args):
+    """:func:`argument_problem` on parsed arguments; a problem exits through ``parser.error`` (status 2)."""
+    options = {name: value for name, value in vars(args).items() if name not in ("command", "model")}
+    problem = argument_problem(args.model, args.command, **options)
+    if problem is not None:
+        flag, message = problem
+        parser.error(f"argument {flag}: {message}")
 
 
 def main(argv=None):
@@ -367,7 +393,7 @@ def main(argv=None):
         if args.command == "sample":
             sample(
                 args.model, outdir=args.outdir, num_samples=args.num_samples, seed=args.seed, length=args.length,
-                prompt=args.prompt, temperature=args.temperature or 1.0, top_k=args.top_k, top_p=args.top_p,
+                prompt=args.prompt, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
             )
         else:
             evaluate(args.model, outdir=args.outdir, num_samples=args.num_samples, seed=args.seed, dataset=args.dataset)
@@ -469,11 +495,7 @@ def build_model(model, latent_dim=None, seed=0):
     from genai_tf import zoo
 
     built = zoo.build(model, latent_dim=None if latent_dim is None else int(latent_dim), seed=int(seed))
-    # Slots now, not at the first step, so that a checkpoint restores into them.
-    for optimizer in _optimizers(built).values():
-        if not optimizer.built:
-            optimizer.build(built.trainable_variables)
-    return built
+    return _with_optimizer_slots(built)
 
 
 def build_language_model(model, vocabulary_size, schedule_steps):
@@ -488,8 +510,15 @@ def build_language_model(model, vocabulary_size, schedule_steps):
 
     network = language_zoo.build(model, vocabulary_size)
     network.compile(optimizer=language_zoo.make_optimizer(model, schedule_steps))
-    network.optimizer.build(network.trainable_variables)
-    return network
+    return _with_optimizer_slots(network)
+
+
+def _with_optimizer_slots(model):
+    """Build a compiled model's optimizer slots now, not at the first step, so a checkpoint restores into them."""
+    for optimizer in _optimizers(model).values():
+        if not optimizer.built:
+            optimizer.build(model.trainable_variables)
+    return model
 
 
 def _recipe(model):
@@ -726,13 +755,7 @@ def train(
     from genai_tf.training import Trainer
 
     kind = family(model)
-    if dataset is not None and dataset not in MODEL_DATASETS[model]:
-        raise ValueError(
-            f"dataset must be one of {', '.join(MODEL_DATASETS[model])} for {model}. Received: dataset={dataset!r}"
-        )
-    for name, value, families in (("latent_dim", latent_dim, ("image",)), ("chorales", chorales, ("music",))):
-        if value is not None and kind not in families:
-            raise ValueError(f"{name} applies to {' and '.join(families)} models only. Received: {name}={value!r}")
+    _check_options(model, "train", dataset=dataset, latent_dim=latent_dim, chorales=chorales)
     outdir = _resolve_outdir(model, outdir)
     requested = {"dataset": dataset, "batch_size": batch_size, "latent_dim": latent_dim, "seed": seed,
                  "chorales": chorales}
@@ -933,7 +956,7 @@ def _finite(tensors):
 # --- sample and evaluate -----------------------------------------------------------------
 
 
-def sample(model, *, outdir=None, num_samples=None, seed=0, length=None, prompt=None, temperature=1.0,
+def sample(model, *, outdir=None, num_samples=None, seed=0, length=None, prompt=None, temperature=None,
            top_k=None, top_p=None):
     """Write samples of a trained run: images as a grid PNG and a ``.npy``; texts; melodies as MIDI and MusicXML.
 
@@ -946,7 +969,7 @@ def sample(model, *, outdir=None, num_samples=None, seed=0, length=None, prompt=
             characters, or at most 120 notes).
         prompt: text models: the text each sample continues.
         temperature, top_k, top_p: language models: as for
-            :func:`genai_tf.sampling.sample_next`.
+            :func:`genai_tf.sampling.sample_next` (temperature None is 1.0).
 
     Returns:
         The paths written: (png, npy) for an image model, ``(txt,)`` for a
@@ -957,13 +980,14 @@ def sample(model, *, outdir=None, num_samples=None, seed=0, length=None, prompt=
     from genai_tf import zoo
 
     kind = family(model)
+    _check_options(model, "sample", length=length, prompt=prompt, temperature=temperature, top_k=top_k, top_p=top_p)
     outdir = _resolve_outdir(model, outdir)
     network, settings, step, vocabulary = _restore(model, outdir)
     num_samples = num_samples or DEFAULT_SAMPLE_COUNT[kind]
     if kind != "image":
         written = _write_language_samples(
             network, model, vocabulary, outdir, f"samples_seed{seed}", num_samples,
-            length or DEFAULT_SAMPLE_LENGTH[kind], seed=seed, prompt=prompt or "", temperature=temperature,
+            length or DEFAULT_SAMPLE_LENGTH[kind], seed=seed, prompt=prompt or "", temperature=temperature or 1.0,
             top_k=top_k, top_p=top_p,
         )
         print(f"{num_samples} samples of {model} (step {step}, seed {seed}): {', '.join(map(str, written))}")
@@ -1035,17 +1059,10 @@ def evaluate(model, *, outdir=None, num_samples=None, seed=0, dataset=None):
     """
     from genai_tf import data, metrics, zoo
 
-    kind = family(model)
-    if kind != "image":
-        return _evaluate_language_model(model, outdir, num_samples, seed, dataset)
+    _check_options(model, "evaluate", num_samples=num_samples, dataset=dataset)
+    if family(model) != "image":
+        return _evaluate_language_model(model, outdir, num_samples, seed)
     num_samples = DEFAULT_EVALUATION_SAMPLES["image"] if num_samples is None else num_samples
-    if num_samples < MIN_EVALUATION_SAMPLES:
-        raise ValueError(
-            f"num_samples must be at least {MIN_EVALUATION_SAMPLES} for the metrics. "
-            f"Received: num_samples={num_samples}"
-        )
-    if dataset is not None and dataset not in IMAGE_DATASETS:
-        raise ValueError(f"dataset must be one of {', '.join(IMAGE_DATASETS)}. Received: dataset={dataset!r}")
     started = time.perf_counter()
     outdir = _resolve_outdir(model, outdir)
     network, settings, step, _ = _restore(model, outdir)
@@ -1091,7 +1108,7 @@ def evaluate(model, *, outdir=None, num_samples=None, seed=0, dataset=None):
     return record
 
 
-def _evaluate_language_model(model, outdir, num_samples, seed, dataset):
+def _evaluate_language_model(model, outdir, num_samples, seed):
     """``evaluate`` for a language model: held-out NLL per token and, for melodies, histogram distances.
 
     The held-out windows are the corpus's fixed cuts (every T tokens of the
@@ -1103,10 +1120,6 @@ def _evaluate_language_model(model, outdir, num_samples, seed, dataset):
     from genai_tf import language_zoo
 
     kind = family(model)
-    if kind == "text" and num_samples is not None:
-        raise ValueError(f"{model} is scored on held-out text and draws no samples. Received: num_samples={num_samples}")
-    if dataset is not None and dataset not in MODEL_DATASETS[model]:
-        raise ValueError(f"dataset must be one of {', '.join(MODEL_DATASETS[model])}. Received: dataset={dataset!r}")
     started = time.perf_counter()
     outdir = _resolve_outdir(model, outdir)
     network, settings, step, vocabulary = _restore(model, outdir)
@@ -1140,13 +1153,15 @@ def _language_score_table(record):
     """The table ``evaluate`` prints for a language model."""
     scores = record["scores"]
     lines = [
-        f"{record['model']} at step {record['step']}: {record['held_out_tokens']:,} held-out tokens of {record['dataset']}",
+        f"{record['model']} at step {record['step']}: {record['held_out_tokens']:,} held-out tokens of "
+        f"{record['dataset']}",
         f"{'':26s}{'model':>10s}{'bigram':>10s}{'uniform':>10s}",
     ]
     for key, label, fmt in (("nll_nats", "NLL per token (nats)", "{:.3f}"),
                             ("bits_per_token", "bits per token", "{:.3f}"),
                             ("perplexity", "perplexity", "{:.2f}")):
-        lines.append(f"{label:26s}" + "".join(f"{fmt.format(scores[name][key]):>10s}" for name in ("model", "bigram", "uniform")))
+        row = "".join(f"{fmt.format(scores[name][key]):>10s}" for name in ("model", "bigram", "uniform"))
+        lines.append(f"{label:26s}{row}")
     melodies = record.get("melodies")
     if melodies and "note" in melodies:
         lines.append(melodies["note"])

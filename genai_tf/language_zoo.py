@@ -198,7 +198,8 @@ def load_corpus(key, chorales=None):
     vocabulary = music.MelodyVocabulary(train_melodies)
     held_out = [chorale.melody for chorale in music.load_chorales("test")]
     test_melodies = [melody for melody in held_out if vocabulary.contains(melody)]
-    test_inputs, test_targets = music.make_windows([vocabulary.encode(m) for m in test_melodies], context, stride=context)
+    test_tokens = [vocabulary.encode(melody) for melody in test_melodies]
+    test_inputs, test_targets = music.make_windows(test_tokens, context, stride=context)
     return Corpus(spec.corpus, vocabulary, [vocabulary.encode(m) for m in train_melodies], test_inputs, test_targets,
                   train_melodies, test_melodies, len(held_out) - len(test_melodies))
 

@@ -343,6 +343,22 @@ def test_bad_arguments_exit_with_status_2_and_say_what_is_valid(argv, message, c
     assert message in capsys.readouterr().err
 
 
+def test_the_python_functions_check_options_as_the_command_line_does(tmp_path):
+    # The same rules (cli.argument_problem) as a ValueError, before anything is read or written.
+    with pytest.raises(ValueError, match="latent_dim: applies to mlp_gan, .* only, not to char_gru"):
+        cli.train("char_gru", latent_dim=8, outdir=tmp_path / "a")
+    with pytest.raises(ValueError, match="dataset: melody_gru trains on bach_chorales. Received: 'mnist'"):
+        cli.train("melody_gru", dataset="mnist", outdir=tmp_path / "b")
+    with pytest.raises(ValueError, match="prompt: applies to char_gru, char_transformer only, not to dcgan"):
+        cli.sample("dcgan", prompt="x", outdir=tmp_path / "c")
+    with pytest.raises(ValueError, match="num_samples: char_gru is scored on held-out text"):
+        cli.evaluate("char_gru", num_samples=5, outdir=tmp_path / "d")
+    with pytest.raises(ValueError, match="num_samples: must be at least 10"):
+        cli.evaluate("mlp_gan", num_samples=5, outdir=tmp_path / "e")
+    assert not any(tmp_path.iterdir())
+    assert cli.argument_problem("melody_gru", "sample", temperature=0.7, top_p=0.9, chorales=None) is None
+
+
 def test_python_dash_m_help():
     result = subprocess.run([sys.executable, "-m", "genai_tf", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0

@@ -6,6 +6,7 @@ tests replace the measurements with stand-ins and check everything around them.
 
 import importlib
 import json
+import types
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +32,27 @@ def test_gan_step_flops_matches_a_hand_count(throughput):
     assert throughput.gan_step_flops(generator, discriminator, 10) == 4040
 
 
-def test_time_per_step_warms_up_then_times_every_repeat(throughput):
+def test_time_per_step_warms_up_then_times_every_repeat(throughput, monkeypatch):
+    # A fake clock: each step takes 0.5 s; reading its result back (queued work finishing) takes 1 s.
+    clock = [0.0]
     calls = []
-    seconds = throughput.time_per_step(calls.append, ["a", "b", "c"], steps=4, repeats=2, warmup=3)
-    assert len(seconds) == 2 and all(s > 0 for s in seconds)
+
+    class Result:
+        def numpy(self):
+            clock[0] += 1.0
+
+    def run_step(batch):
+        calls.append(batch)
+        clock[0] += 0.5
+        return Result()
+
+    common = importlib.import_module("_common")
+    monkeypatch.setattr(common, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    seconds = throughput.time_per_step(run_step, ["a", "b", "c"], steps=4, repeats=2, warmup=3)
+    # Per repeat: 4 steps of 0.5 s and one read-back of 1 s, divided by 4 steps; the warm-up is not timed.
+    assert seconds == [0.75, 0.75]
     assert calls == ["a", "b", "c"] + ["a", "b", "c", "a"] * 2
+    assert clock[0] == 3 * 1.5 + 2 * 3.0   # every warm-up call was read back too
 
 
 def fake_mlp_gan(throughput):

@@ -135,13 +135,25 @@ def test_predict_classes_reads_labels_in_batches():
     assert predict_classes(images[:0], row_classifier()).shape == (0,)
 
 
-def test_predict_classes_untrained_model_gives_valid_labels(untrained):
-    images = np.random.default_rng(0).uniform(-1, 1, (7, 28, 28, 1)).astype(np.float32)
-    predicted = predict_classes(images, untrained, batch_size=3)
-    assert predicted.shape == (7,)
-    assert predicted.min() >= 0 and predicted.max() <= 9
+def random_linear_classifier(seed=0):
+    """Flatten -> Dense(10) with random weights: unlike an untrained CNN, its argmax varies from image to image."""
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.normal(size=(784, 10)).astype(np.float32), rng.normal(size=10).astype(np.float32)])
+    return model
+
+
+def test_predict_classes_is_the_argmax_of_the_logits_in_any_batch_size():
+    model = random_linear_classifier()
+    images = np.random.default_rng(1).uniform(-1, 1, (7, 28, 28, 1)).astype(np.float32)
+    expected = np.argmax(images.reshape(7, 784) @ model.layers[-1].kernel.numpy() + model.layers[-1].bias.numpy(), axis=-1)
+    assert len(set(expected.tolist())) >= 5   # the check below can tell one label from another
+    for batch_size in (3, 7):
+        predicted = predict_classes(images, model, batch_size=batch_size)
+        assert predicted.dtype == np.int32 and predicted.tolist() == expected.tolist()
     # A small overshoot from a linear output layer is accepted.
-    assert predict_classes(np.full((2, 28, 28, 1), 1.05), untrained).shape == (2,)
+    overshoot = np.stack([np.full((28, 28, 1), 1.05), np.full((28, 28, 1), -1.05)]).astype(np.float32)
+    assert predict_classes(overshoot, model).tolist() == np.argmax(model(overshoot), axis=-1).tolist()
 
 
 @pytest.mark.parametrize(
@@ -175,23 +187,13 @@ def test_predict_classes_rejects_bad_batch_size(untrained, batch_size):
 # --- The trained classifier ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def trained():
-    """The real classifier: the cached one in outputs/, else trained once (~40 s) and cached there.
-
-    Caching in the default place lets the notebooks that nbval runs after the
-    unit tests reuse it instead of training it again.
-    """
-    return load_classifier(), metrics.default_classifier_path()
-
-
 @pytest.fixture(scope="module")
 def test_split():
     return data.load("mnist_sample", "test", pixel_range=(-1, 1))
 
 
-def test_trained_classifier_held_out_accuracy(trained, test_split):
-    classifier, path = trained
+def test_trained_classifier_held_out_accuracy(evaluation_classifier, test_split):
+    classifier, path = evaluation_classifier
     accuracy = held_out_accuracy(classifier)
     assert accuracy >= 0.97
     test_images, test_labels = test_split
@@ -214,23 +216,28 @@ def test_trained_classifier_held_out_accuracy(trained, test_split):
     assert record["training_seconds"] > 0
 
 
-def test_cached_classifier_gives_identical_predictions(trained, test_split):
-    classifier, path = trained
+def test_cached_classifier_gives_identical_predictions(evaluation_classifier, test_split):
+    classifier, path = evaluation_classifier
     test_images, _ = test_split
     modified = path.stat().st_mtime_ns
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a retrain would warn
         reloaded = load_classifier(path)
     assert path.stat().st_mtime_ns == modified
-    assert reloaded is not classifier
+    # The file holds exactly the weights of the classifier in memory, and load_classifier reads them.
+    from_file = keras.saving.load_model(path)
+    for weights in (from_file.get_weights(), reloaded.get_weights()):
+        assert len(weights) == len(classifier.get_weights())
+        for saved, in_memory in zip(weights, classifier.get_weights()):
+            np.testing.assert_array_equal(saved, in_memory)
     np.testing.assert_array_equal(predict_classes(test_images, reloaded), predict_classes(test_images, classifier))
     np.testing.assert_allclose(
         reloaded(test_images[:50], training=False), classifier(test_images[:50], training=False), atol=1e-5
     )
 
 
-def test_augmentation_is_off_at_inference(trained, test_split):
-    classifier, _ = trained
+def test_augmentation_is_off_at_inference(evaluation_classifier, test_split):
+    classifier, _ = evaluation_classifier
     images = test_split[0][:20]
     np.testing.assert_array_equal(classifier(images, training=False), classifier(images, training=False))
 
@@ -382,8 +389,8 @@ def test_compile_classifier_decays_the_learning_rate_along_a_half_cosine():
         metrics.compile_classifier(model, 0)
 
 
-def test_score_samples_of_the_reference_itself(trained, test_split):
-    classifier, _ = trained
+def test_score_samples_of_the_reference_itself(evaluation_classifier, test_split):
+    classifier, _ = evaluation_classifier
     images, _ = test_split
     real = metrics.classifier_features(images, classifier)
     scores = metrics.score_samples(images, real, classifier, subset_size=500)
@@ -396,8 +403,8 @@ def test_score_samples_of_the_reference_itself(trained, test_split):
     assert scores["kid_std"] == pytest.approx(0.0, abs=1e-9)   # one subset holding both whole sets
 
 
-def test_score_samples_compares_a_small_set_with_every_class_of_a_larger_reference(trained, test_split):
-    classifier, _ = trained
+def test_score_samples_compares_a_small_set_with_every_class_of_a_larger_reference(evaluation_classifier, test_split):
+    classifier, _ = evaluation_classifier
     images, labels = test_split
     real = metrics.classifier_features(images, classifier)
     assert np.all(np.diff(labels) >= 0)   # the held-out split is sorted by class: its first rows are 0s and 1s
@@ -413,8 +420,8 @@ def test_score_samples_compares_a_small_set_with_every_class_of_a_larger_referen
     assert again["precision"] == scores["precision"] and again["recall"] == scores["recall"]   # seeded
 
 
-def test_score_samples_sees_a_collapsed_generator(trained, test_split):
-    classifier, _ = trained
+def test_score_samples_sees_a_collapsed_generator(evaluation_classifier, test_split):
+    classifier, _ = evaluation_classifier
     images, labels = test_split
     real = metrics.classifier_features(images, classifier)
     ones = images[labels == 1]

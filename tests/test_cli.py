@@ -2,14 +2,17 @@
 
 Image, text and melody models each get a short train -> sample -> evaluate
 run, and a GAN and the causal Transformer an exact resume after Ctrl-C.
-Every run is tiny (20 steps of batch 16 or less) and lives in a temporary folder;
-``cli.main`` is called in-process. ``evaluate`` uses the evaluation
-classifier cached in ``outputs/classifier/`` (the one tests/test_classifier.py
-trains on first use), never a new one.
+The DCGAN, the conditional GAN, WGAN-GP and the convolutional VAE each get
+one still smaller run, shared by the tests of its settings, optimizer steps,
+samples and scores. Every run is tiny (20 steps of batch 16 or less) and lives
+in a temporary folder; ``cli.main`` is called in-process. ``evaluate`` uses
+the session's evaluation classifier (the ``evaluation_classifier`` fixture,
+trained once into the session's temporary outputs folder), never a new one.
 """
 
 import json
 import math
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,9 +22,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from genai_tf import cli, data, language_zoo, music, training, zoo
+from genai_tf import cli, config, data, language_zoo, metrics, music, training, zoo
+from genai_tf.models import DCGAN, VAE, WGANGP, ConditionalGAN
 
 TINY = ["--steps", "20", "--batch-size", "16", "--checkpoint-every", "10"]
+# The scores evaluate gives every image model, for its samples and for real training images.
+SCORE_KEYS = {"fd", "kid", "kid_std", "inception_score", "precision", "recall", "classes_covered", "min_fraction"}
 
 
 def _json(path):
@@ -88,6 +94,37 @@ def _assert_same_checkpoints(resumed_dir, uninterrupted_dir):
     assert unequal == []
 
 
+def _train_must_not_run(*args, **kwargs):
+    raise AssertionError("evaluate trained an evaluation classifier instead of using the session's cached one")
+
+
+def _evaluate(argv):
+    """``cli.main(argv)`` for ``evaluate``, failing if it trains a classifier instead of loading the cached one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(metrics, "train_classifier", _train_must_not_run)
+        return cli.main(argv)
+
+
+def _scores_of(images, dataset, classifier, seed=0):
+    """What ``evaluate`` should report for ``images``: :func:`genai_tf.metrics.score_samples` against the test split."""
+    test_images = data.load(dataset, "test", pixel_range=(-1, 1))[0]
+    real_features = metrics.classifier_features(test_images, classifier)
+    return metrics.score_samples(images, real_features, classifier=classifier, subset_size=len(test_images), seed=seed)
+
+
+def _assert_held_out_elbo(outdir, model, reported):
+    """The ELBO ``evaluate`` reported is the VAE's own on the binarised test images, and above an untrained VAE's."""
+    network, settings, _, _ = cli._restore(model, outdir)
+    binary_test = data.load(settings["dataset"], "test", pixel_range=(0, 1), binarize=True)[0]
+    # Keras's evaluate runs the model's test_step: its ELBO metric, with other draws of z.
+    own = network.evaluate(binary_test, batch_size=len(binary_test), verbose=0, return_dict=True)["elbo"]
+    assert reported == pytest.approx(own, rel=0.02)
+    config.set_seed(settings["seed"])
+    untrained = cli.build_model(model, settings["latent_dim"], settings["seed"])
+    # An untrained decoder gives every pixel about one half: about -784 log 2 = -543 nats an image.
+    assert reported > float(np.mean(untrained.elbo(binary_test))) + 20
+
+
 def test_model_and_dataset_lists_match_the_package():
     assert cli.IMAGE_MODELS == tuple(zoo.ENTRIES)
     assert cli.LANGUAGE_MODELS == tuple(language_zoo.ENTRIES)
@@ -96,7 +133,8 @@ def test_model_and_dataset_lists_match_the_package():
         assert cli.MODEL_DATASETS[model] == (language_zoo.entry(model).corpus,)
 
 
-def test_train_sample_evaluate(tmp_path, capsys):
+def test_train_sample_evaluate(tmp_path, capsys, evaluation_classifier):
+    classifier, _ = evaluation_classifier
     outdir = tmp_path / "vae"
     assert cli.main(["train", "mlp_vae", *TINY, "--outdir", str(outdir)]) == 0
     record = _json(outdir / "train_metrics.json")
@@ -115,22 +153,188 @@ def test_train_sample_evaluate(tmp_path, capsys):
     images = np.load(outdir / "samples_seed3.npy")
     assert images.shape == (12, 28, 28, 1) and images.dtype == np.float32
     assert images.min() >= -1.0 and images.max() <= 1.0 and images.std() > 0.01
+    assert np.mean(images < 0) > 0.5  # Bernoulli means rescaled from [0, 1]: the background is near -1
     assert matplotlib.image.imread(outdir / "samples_seed3.png").shape[:2] == (56, 280)  # 2 rows of 10
+    assert cli.main(["sample", "mlp_vae", "--outdir", str(outdir), "--num-samples", "100"]) == 0  # seed 0
 
     capsys.readouterr()
-    assert cli.main(["evaluate", "mlp_vae", "--outdir", str(outdir), "--num-samples", "100"]) == 0
+    assert _evaluate(["evaluate", "mlp_vae", "--outdir", str(outdir), "--num-samples", "100"]) == 0
     table = capsys.readouterr().out
     assert "Frechet distance" in table and "held-out ELBO" in table
     result = _json(outdir / "eval_metrics.json")
     assert result["step"] == 20 and result["num_samples"] == 100 and result["held_out_images"] == 500
     model, real = result["scores"]["model"], result["scores"]["real_train_images"]
-    keys = {"fd", "kid", "kid_std", "inception_score", "precision", "recall", "classes_covered", "min_fraction"}
-    assert set(model) == keys | {"held_out_elbo_nats"} and set(real) == keys
+    assert set(model) == SCORE_KEYS | {"held_out_elbo_nats"} and set(real) == SCORE_KEYS
     assert _all_finite(model.values()) and _all_finite(real.values())
-    assert 1.0 <= model["inception_score"] <= 10.0 and 0 <= model["precision"] <= 1 and 0 <= model["recall"] <= 1
-    assert model["held_out_elbo_nats"] < 0
+    # The model's row scores the images `sample` writes for the same seed and number, against the test split.
+    expected = _scores_of(np.load(outdir / "samples_seed0.npy"), "mnist_sample", classifier)
+    assert {key: model[key] for key in SCORE_KEYS} == pytest.approx(expected, rel=1e-4, abs=1e-6)
+    _assert_held_out_elbo(outdir, "mlp_vae", model["held_out_elbo_nats"])
     # Real training images against held-out ones: far closer than a 20-step VAE, every class covered.
     assert real["fd"] < model["fd"] / 2 and real["classes_covered"] == 10 and real["precision"] > 0.6
+
+
+# The other image models: a few steps of small batches each, and a small latent space to show --latent-dim is used.
+SMALL_RUNS = {
+    "dcgan": ["--steps", "6", "--batch-size", "8", "--checkpoint-every", "3", "--latent-dim", "8"],
+    "conditional_gan": ["--steps", "6", "--batch-size", "8", "--checkpoint-every", "3", "--latent-dim", "8"],
+    "wgan_gp": ["--steps", "4", "--batch-size", "8", "--checkpoint-every", "2", "--latent-dim", "8"],
+    "conv_vae": ["--steps", "10", "--batch-size", "16", "--checkpoint-every", "5", "--latent-dim", "4"],
+}
+SMALL_RUN_SAMPLES = 20
+LOSS_KEYS = {
+    "dcgan": {"d_loss", "g_loss"},
+    "conditional_gan": {"d_loss", "g_loss"},
+    "wgan_gp": {"d_loss", "g_loss", "gradient_penalty", "wasserstein"},
+    "conv_vae": {"loss", "reconstruction_loss", "kl_loss", "elbo", "kl_weight"},
+}
+
+
+def _flag(argv, name):
+    return int(argv[argv.index(name) + 1])
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory, evaluation_classifier):
+    """``small_run(model)``: the folder of a SMALL_RUNS train, sample (seeds 0 and 1) and evaluate, run on first use."""
+    runs = {}
+
+    def run(model):
+        if model not in runs:
+            outdir = tmp_path_factory.mktemp(model) / "run"
+            assert cli.main(["train", model, *SMALL_RUNS[model], "--outdir", str(outdir)]) == 0
+            count = ["--num-samples", str(SMALL_RUN_SAMPLES)]
+            for seed in ("0", "1"):
+                assert cli.main(["sample", model, "--outdir", str(outdir), *count, "--seed", seed]) == 0
+            assert _evaluate(["evaluate", model, "--outdir", str(outdir), *count]) == 0
+            runs[model] = outdir
+        return runs[model]
+
+    return run
+
+
+@pytest.mark.parametrize("model", SMALL_RUNS)
+def test_small_image_run_records_its_settings_and_losses(model, small_run):
+    argv = SMALL_RUNS[model]
+    steps, batch_size, every = (_flag(argv, name) for name in ("--steps", "--batch-size", "--checkpoint-every"))
+    record = _json(small_run(model) / "train_metrics.json")
+    assert record["status"] == "completed" and record["step"] == steps and record["target_steps"] == steps
+    assert record["settings"] == {
+        "model": model, "dataset": "mnist_sample", "batch_size": batch_size, "latent_dim": _flag(argv, "--latent-dim"),
+        "seed": 0, "chorales": None, "steps_per_epoch": 4500 // batch_size, "schedule_steps": None,
+        "checkpoint_every": every,
+    }
+    history = record["history"]
+    assert history["step"] == [every, 2 * every] and set(history) == {"step"} | LOSS_KEYS[model]
+    for key in LOSS_KEYS[model]:
+        assert len(history[key]) == 2 and _all_finite(history[key]), key
+    if model == "wgan_gp":  # the critic's loss is -W + lambda * GP with the recipe's lambda = 10
+        for d_loss, wasserstein, penalty in zip(history["d_loss"], history["wasserstein"], history["gradient_penalty"]):
+            assert d_loss == pytest.approx(-wasserstein + 10.0 * penalty, rel=1e-4)
+    if model == "conv_vae":  # beta = 1 from the start: the loss is the negative ELBO, the reconstruction term plus KL
+        assert history["kl_weight"] == [1.0, 1.0]
+        assert history["loss"] == pytest.approx([-elbo for elbo in history["elbo"]], rel=1e-5)
+        expected = [r + k for r, k in zip(history["reconstruction_loss"], history["kl_loss"])]
+        assert history["loss"] == pytest.approx(expected, rel=1e-5)
+        assert history["loss"][1] < history["loss"][0]  # it learns
+
+
+@pytest.mark.parametrize("model", SMALL_RUNS)
+def test_small_image_run_restores_the_notebooks_model(model, small_run):
+    network, settings, _, _ = cli._restore(model, small_run(model))
+    expected = {"dcgan": DCGAN, "conditional_gan": ConditionalGAN, "wgan_gp": WGANGP, "conv_vae": VAE}[model]
+    assert type(network) is expected
+    assert network.latent_dim == settings["latent_dim"] == _flag(SMALL_RUNS[model], "--latent-dim")
+    if model == "wgan_gp":
+        assert (network.n_critic, network.gp_weight) == (5, 10.0)
+    if model == "conv_vae":
+        assert network.architecture == "conv" and network.likelihood == "bernoulli"
+    if model == "conditional_gan":
+        assert network.num_classes == 10
+
+
+@pytest.mark.parametrize("model", SMALL_RUNS)
+def test_small_image_run_took_the_optimizer_steps_it_reports(model, small_run):
+    steps = _flag(SMALL_RUNS[model], "--steps")
+    tensors = _checkpoint_tensors(small_run(model))
+    assert int(tensors["step/.ATTRIBUTES/VARIABLE_VALUE"]) == steps
+
+    def iterations(name):
+        return int(tensors[f"objects/{name}/_iterations/.ATTRIBUTES/VARIABLE_VALUE"])
+
+    if model == "conv_vae":
+        assert iterations("optimizer") == steps
+    else:  # WGAN-GP: n_critic = 5 critic updates per generator update
+        assert iterations("g_optimizer") == steps
+        assert iterations("d_optimizer") == (5 if model == "wgan_gp" else 1) * steps
+
+
+@pytest.mark.parametrize("model", SMALL_RUNS)
+def test_small_image_run_samples_are_seeded_images_in_minus_one_to_one(model, small_run):
+    outdir = small_run(model)
+    images = np.load(outdir / "samples_seed0.npy")
+    assert images.shape == (SMALL_RUN_SAMPLES, 28, 28, 1) and images.dtype == np.float32
+    assert images.min() >= -1.0 and images.max() <= 1.0
+    # A few steps leave a GAN's pixels near 0 (within 0.07): differences are measured against that scale.
+    scale = np.abs(images).max()
+    assert scale > 0 and np.abs(images - images[:1]).max() > 0.1 * scale  # not one image repeated
+    assert np.abs(images - np.load(outdir / "samples_seed1.npy")).max() > 0.1 * scale  # another seed, other images
+    assert matplotlib.image.imread(outdir / "samples_seed0.png").shape[:2] == (56, 280)  # 2 rows of 10
+    assert matplotlib.image.imread(outdir / "samples.png").shape[:2] == (280, 280)  # written by train: 100 images
+    if model == "conv_vae":  # Bernoulli means rescaled from [0, 1]: the background is near -1
+        assert np.mean(images < 0) > 0.5
+
+
+@pytest.mark.parametrize("model", SMALL_RUNS)
+def test_small_image_run_evaluation_scores_the_samples_sample_writes(model, small_run, evaluation_classifier):
+    classifier, _ = evaluation_classifier
+    outdir = small_run(model)
+    result = _json(outdir / "eval_metrics.json")
+    assert result["model"] == model and result["step"] == _flag(SMALL_RUNS[model], "--steps")
+    assert result["num_samples"] == SMALL_RUN_SAMPLES and result["held_out_images"] == 500
+    scores = result["scores"]
+    extra = {"conditional_gan": {"label_agreement"}, "conv_vae": {"held_out_elbo_nats"}}.get(model, set())
+    assert set(scores["model"]) == SCORE_KEYS | extra and set(scores["real_train_images"]) == SCORE_KEYS
+    # evaluate draws with seed 0 what `sample --seed 0` wrote, and scores it against the test split.
+    expected = _scores_of(np.load(outdir / "samples_seed0.npy"), "mnist_sample", classifier)
+    assert {key: scores["model"][key] for key in SCORE_KEYS} == pytest.approx(expected, rel=1e-4, abs=1e-6)
+
+
+def test_conditional_gan_label_agreement_is_that_of_its_samples(small_run, evaluation_classifier):
+    classifier, _ = evaluation_classifier
+    outdir = small_run("conditional_gan")
+    agreement = _json(outdir / "eval_metrics.json")["scores"]["model"]["label_agreement"]
+    predicted = metrics.predict_classes(np.load(outdir / "samples_seed0.npy"), classifier)
+    requested = np.arange(SMALL_RUN_SAMPLES) % 10  # the samples cycle through the labels 0-9
+    assert 0.0 <= agreement <= 1.0
+    assert agreement == pytest.approx(np.mean(predicted == requested))
+
+
+def test_conditional_gan_label_agreement_compares_with_the_labels_asked_for(small_run, tmp_path, monkeypatch):
+    # A 6-step generator ignores its labels, so any relabelling would score alike: known predictions instead.
+    outdir = tmp_path / "run"
+    shutil.copytree(small_run("conditional_gan"), outdir)  # evaluate rewrites eval_metrics.json
+    predicted = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9] + [3] * 10)
+    seen = []
+
+    def predict_classes(images, classifier=None, batch_size=500):
+        if len(images) > 1:  # classifier_features checks its input on one image
+            seen.append(np.array(images))
+        return predicted[: len(images)]
+
+    monkeypatch.setattr(metrics, "predict_classes", predict_classes)
+    monkeypatch.setattr(metrics, "train_classifier", _train_must_not_run)
+    record = cli.evaluate("conditional_gan", outdir=outdir, num_samples=SMALL_RUN_SAMPLES)
+    # The labels asked for cycle through 0-9: the first ten agree, and of the last ten only label 3.
+    assert record["scores"]["model"]["label_agreement"] == pytest.approx(11 / 20)
+    assert len(seen) == 1
+    np.testing.assert_allclose(seen[0], np.load(outdir / "samples_seed0.npy"), atol=1e-6)
+
+
+def test_conv_vae_held_out_elbo_is_its_own_and_above_an_untrained_one(small_run):
+    outdir = small_run("conv_vae")
+    reported = _json(outdir / "eval_metrics.json")["scores"]["model"]["held_out_elbo_nats"]
+    _assert_held_out_elbo(outdir, "conv_vae", reported)
 
 
 def test_ctrl_c_saves_and_resume_ends_with_the_weights_of_an_uninterrupted_run(gan_run, tmp_path, monkeypatch):

@@ -110,17 +110,62 @@ def test_outputs_dir_honours_the_environment(monkeypatch, tmp_path):
     assert config.outputs_dir() == tmp_path / "out"
 
 
-def test_outputs_dir_default_is_beside_the_package(monkeypatch):
+def test_outputs_dir_default_is_beside_the_package(monkeypatch, tmp_path):
     monkeypatch.delenv("GENAI_TF_OUTPUTS", raising=False)
-    expected = Path(config.__file__).resolve().parent.parent / "outputs"
-    existed = expected.exists()
-    try:
-        assert config.outputs_dir() == expected
-        assert expected.is_dir()
-    finally:
-        # Leave the repository as it was: remove the folder if this test created it (and it is empty).
-        if not existed and expected.is_dir() and not any(expected.iterdir()):
-            expected.rmdir()
+    # The default is computed from the module's own path: a stand-in one keeps the repository untouched.
+    monkeypatch.setattr(config, "__file__", str(tmp_path / "checkout" / "genai_tf" / "config.py"))
+    assert config.outputs_dir() == tmp_path / "checkout" / "outputs"
+    assert config.outputs_dir("gan") == tmp_path / "checkout" / "outputs" / "gan"
+    assert (tmp_path / "checkout" / "outputs" / "gan").is_dir()
+
+
+def _tree(root):
+    """Every file and folder under ``root``, as sorted relative POSIX paths."""
+    return sorted(path.relative_to(root).as_posix() for path in root.rglob("*"))
+
+
+@pytest.fixture
+def outputs_tree(monkeypatch, tmp_path):
+    """GENAI_TF_OUTPUTS pointed at a folder holding two runs, a sibling whose name extends one, and a file."""
+    root = tmp_path / "out"
+    for relative in ("run/a/model.keras", "run/b/log.txt", "run_2/model.keras", "other/deep/x.npy", "notes.txt"):
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(relative)
+    monkeypatch.setenv("GENAI_TF_OUTPUTS", str(root))
+    return root
+
+
+def test_outputs_dir_fresh_empties_the_named_folder_and_nothing_else(outputs_tree):
+    path = config.outputs_dir("run", fresh=True)
+    assert path == outputs_tree / "run" and path.is_dir() and not any(path.iterdir())
+    assert _tree(outputs_tree) == [
+        "notes.txt", "other", "other/deep", "other/deep/x.npy", "run", "run_2", "run_2/model.keras",
+    ]
+
+
+def test_outputs_dir_fresh_on_a_sub_folder_keeps_its_siblings(outputs_tree):
+    path = config.outputs_dir("run", "a", fresh=True)
+    assert path == outputs_tree / "run" / "a" and not any(path.iterdir())
+    assert (outputs_tree / "run" / "b" / "log.txt").read_text() == "run/b/log.txt"
+    assert len(_tree(outputs_tree)) == 10  # only run/a/model.keras is gone
+
+
+def test_outputs_dir_without_fresh_keeps_the_contents(outputs_tree):
+    before = _tree(outputs_tree)
+    assert config.outputs_dir("run") == outputs_tree / "run"
+    assert _tree(outputs_tree) == before
+
+
+def test_outputs_dir_fresh_of_a_new_folder_creates_it(outputs_tree):
+    assert config.outputs_dir("new", "run", fresh=True).is_dir()
+    assert (outputs_tree / "run" / "a" / "model.keras").exists()
+
+
+def test_outputs_dir_fresh_refuses_to_empty_the_outputs_folder_itself(outputs_tree):
+    before = _tree(outputs_tree)
+    with pytest.raises(ValueError, match=r"outputs_dir\(fresh=True\) needs a sub-folder name"):
+        config.outputs_dir(fresh=True)
+    assert _tree(outputs_tree) == before
 
 
 def test_setup_notebook_reports_mode_and_seed(monkeypatch, capsys):

@@ -284,9 +284,15 @@ def test_ring_of_gaussians_modes_have_the_given_std():
 
 
 def test_ring_of_gaussians_is_seeded():
-    first, _ = data.ring_of_gaussians(50, seed=3)
+    first, centers = data.ring_of_gaussians(50, seed=3)
     again, _ = data.ring_of_gaussians(50, seed=3)
     np.testing.assert_array_equal(first, again)
+    other, other_centers = data.ring_of_gaussians(50, seed=4)
+    np.testing.assert_array_equal(other_centers, centers)   # the seed draws the samples, not the modes
+    # Another seed, other samples: they differ everywhere, and also in which modes they were drawn from.
+    assert np.all(np.any(other != first, axis=1))
+    nearest = [np.linalg.norm(x[:, None] - centers[None], axis=-1).argmin(axis=1) for x in (first, other)]
+    assert np.mean(nearest[0] != nearest[1]) > 0.5
 
 
 @pytest.mark.parametrize("kwargs", [{"n_modes": 0}, {"std": -0.1}, {"radius": 0.0}])

@@ -1,9 +1,10 @@
 """Two replicas against one device: the distributed steps and fit() make the same update and log the same losses.
 
 TensorFlow fixes its devices when it first runs an op, and pytest has run
-TensorFlow already, so the two logical CPU devices of a MirroredStrategy are
-set up in one subprocess, which runs every comparison and prints the results
-as JSON. Each comparison starts the single-device and the distributed run
+TensorFlow already, so the logical CPU devices of a MirroredStrategy (two for
+the comparisons, three for an uneven split of a batch) are set up in one
+subprocess, which runs every comparison and prints the results as JSON.
+Each comparison starts the single-device and the distributed run
 from the same weights and feeds them the same global batches. Randomness is
 controlled by design rather than by feeding noise: each replica takes its
 rows of the global batch's latent noise and reparameterisation noise (so it
@@ -25,6 +26,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from genai_tf import distribute
 from genai_tf.distribute import GlobalBatch, num_replicas, replica_seed
 from genai_tf.models.gan import build_mlp_discriminator, build_mlp_generator
 from genai_tf.training import make_gan_train_step
@@ -39,7 +41,8 @@ SCRIPT = textwrap.dedent(
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    # Three logical CPUs: the comparisons use two, the uneven split of a batch all three.
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 3)
     # As genai_tf.set_seed does: without op determinism even the single-device
     # WGAN-GP step gives different numbers from run to run on this CPU.
     tf.config.experimental.enable_op_determinism()
@@ -196,6 +199,22 @@ SCRIPT = textwrap.dedent(
         "epsilon_differs": not np.allclose(epsilon[0], epsilon[1]),
         "state": np.asarray(seed_generator.state).tolist(),
     }
+
+    # A global batch of 10 rows (and its labels) split over 3 replicas inside strategy.run.
+    three = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1", "/cpu:2"])
+    rows = tf.reshape(tf.range(20, dtype=tf.float32), (10, 2))
+
+
+    @tf.function
+    def split(batch):
+        return three.run(distribute.split_global_batch, args=(batch,))
+
+
+    pieces = split((rows, tf.range(10)))
+    results["split_3"] = {
+        "rows": [np.asarray(part).tolist() for part in three.experimental_local_results(pieces[0])],
+        "labels": [np.asarray(part).tolist() for part in three.experimental_local_results(pieces[1])],
+    }
     print(json.dumps(results))
     """
 )
@@ -269,6 +288,36 @@ def test_each_replica_takes_its_rows_of_the_noise_and_draws_its_own_epsilon(resu
     assert noise["state"] == [7, 2]
 
 
+def test_an_uneven_global_batch_splits_as_tf_data_would_on_three_replicas(results):
+    # 10 rows over 3 replicas: 4, 3, 3, in order, the labels with their rows.
+    split = results["split_3"]
+    assert [len(part) for part in split["rows"]] == [4, 3, 3]
+    assert sum(split["rows"], []) == [[2.0 * i, 2.0 * i + 1] for i in range(10)]
+    assert split["labels"] == [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
+
+
+class _FakeReplicaContext:
+    def __init__(self, num_replicas, replica_id):
+        self.num_replicas_in_sync = num_replicas
+        self.replica_id_in_sync_group = replica_id
+
+
+@pytest.mark.parametrize(
+    "size, replicas, expected",
+    [(10, 3, [4, 3, 3]), (11, 3, [4, 4, 3]), (9, 3, [3, 3, 3]), (2, 3, [1, 1, 0]), (7, 2, [4, 3])],
+)
+def test_split_global_batch_gives_the_first_replicas_one_row_more(size, replicas, expected, monkeypatch):
+    batch = (tf.reshape(tf.range(2 * size), (size, 2)), tf.range(size) * 10)
+    parts = []
+    for replica_id in range(replicas):
+        context = _FakeReplicaContext(replicas, replica_id)
+        monkeypatch.setattr(distribute, "_replica_context", lambda: context)
+        parts.append(distribute.split_global_batch(batch))
+    assert [int(tf.shape(images)[0]) for images, _ in parts] == expected
+    np.testing.assert_array_equal(np.concatenate([images for images, _ in parts]), batch[0])
+    np.testing.assert_array_equal(np.concatenate([labels for _, labels in parts]), batch[1])
+
+
 def test_with_one_replica_the_helpers_change_nothing():
     seed_generator = keras.random.SeedGenerator(0)
     batch = GlobalBatch(tf.zeros((3, 2)))
@@ -277,6 +326,8 @@ def test_with_one_replica_the_helpers_change_nothing():
     assert batch.scale(loss) is loss
     assert replica_seed(seed_generator) is seed_generator
     assert int(batch.offset) == 0 and int(batch.global_size) == 3
+    rows = tf.zeros((3, 2))
+    assert distribute.split_global_batch(rows) is rows
 
 
 def test_networks_created_outside_the_strategy_scope_are_rejected():

@@ -25,9 +25,14 @@ def test_the_recipes_are_the_notebooks():
 
     assert gru.count_params() == gru_params(94, 64, 256)
     assert melody.count_params() == gru_params(70, 64, 128)
-    assert transformer.count_params() == CausalTransformer(
-        94, context_length=64, model_dim=128, num_heads=4, num_layers=2
-    ).count_params()
+    # The Transformer: token and position embeddings; per block two LayerNorms (2 d each), attention's
+    # query, key, value and output projections (d x d + d each), the MLP d -> 4d -> d; a final LayerNorm; the head.
+    def transformer_params(vocab, context, d, layers):
+        block = 2 * (2 * d) + 4 * (d * d + d) + (d * 4 * d + 4 * d) + (4 * d * d + d)
+        return vocab * d + context * d + layers * block + 2 * d + d * vocab + vocab
+
+    assert transformer_params(94, 64, 128, 2) == 429_150
+    assert transformer.count_params() == transformer_params(94, 64, 128, 2)
     with pytest.raises(ValueError, match="Known models: char_gru, char_transformer, melody_gru"):
         language_zoo.entry("lstm")
 

@@ -70,21 +70,60 @@ def test_per_dimension_kl_adds_up_to_the_total_kl(vae):
     assert per_dim.shape == (4,) and np.all(per_dim >= 0)
     z_mean, z_log_var = vae.encode(BINARY)
     assert per_dim.sum() == pytest.approx(float(np.mean(gaussian_kl_divergence(z_mean, z_log_var))), rel=1e-5)
-    assert latent.active_dimensions(per_dim, threshold=-1.0) == 4
+    # A dimension counts when its KL is strictly above the threshold: at each of the four values in turn, 3, 2, 1, 0.
+    assert len(set(per_dim.tolist())) == 4
+    assert [latent.active_dimensions(per_dim, threshold=t) for t in np.sort(per_dim)] == [3, 2, 1, 0]
     assert latent.active_dimensions([0.5, 0.05, 0.2], threshold=0.1) == 2
+    assert latent.active_dimensions([0.1, 0.11, 0.05]) == 1   # the default threshold is 0.1 nats
+
+
+def masked_map_objective(vae, images, mask, z):
+    """sum over observed pixels of log p(x_i | z) + log N(z; 0, I) (up to a constant), per image, in float64."""
+    logits = np.asarray(vae.decode_logits(z), np.float64)
+    # log sigmoid(l) = -softplus(-l), log(1 - sigmoid(l)) = -softplus(l): finite for any logit.
+    pixel_log_likelihood = -(images * np.logaddexp(0.0, -logits) + (1 - images) * np.logaddexp(0.0, logits))
+    return np.sum(mask * pixel_log_likelihood, axis=(1, 2, 3)) - 0.5 * np.sum(np.asarray(z, np.float64) ** 2, axis=1)
 
 
 def test_inpaint_keeps_observed_pixels_and_raises_their_posterior(vae):
+    images = BINARY[:4]
     mask = np.zeros((28, 28, 1), np.float32)
     mask[:14] = 1.0   # the top half is observed
-    repaired = latent.inpaint(vae, BINARY[:4], mask, steps=30)
+    repaired = latent.inpaint(vae, images, mask, steps=30)
     assert repaired.shape == (4, 28, 28, 1)
-    np.testing.assert_array_equal(repaired[:, :14], BINARY[:4, :14])
+    np.testing.assert_array_equal(repaired[:, :14], images[:, :14])
     assert repaired.min() >= 0 and repaired.max() <= 1
+    # The completion is the decoder's mean at the code the search found.
+    found = latent.map_latent_search(vae, images, mask, steps=30)
+    np.testing.assert_allclose(repaired[:, 14:], np.asarray(vae.decode(found))[:, 14:], atol=1e-6)
     # No steps: the completion is the decoder's mean at the encoder's mean of the masked image.
-    start = latent.inpaint(vae, BINARY[:4], mask, steps=0)
-    expected = np.asarray(vae.decode(vae.encode(BINARY[:4] * mask)[0]))
-    np.testing.assert_allclose(start[:, 14:], expected[:, 14:], atol=1e-6)
+    start_code = latent.map_latent_search(vae, images, mask, steps=0)
+    np.testing.assert_allclose(start_code, np.asarray(vae.encode(images * mask)[0]), atol=1e-6)
+    start = latent.inpaint(vae, images, mask, steps=0)
+    np.testing.assert_allclose(start[:, 14:], np.asarray(vae.decode(start_code))[:, 14:], atol=1e-6)
+    # The search raises the posterior of the observed pixels, image by image.
+    assert np.all(masked_map_objective(vae, images, mask, found) > masked_map_objective(vae, images, mask, start_code))
+    # It maximises that posterior, not the one of the whole image with the hidden pixels read as zeros:
+    # the search that counts them (same start, same steps) ends lower on the observed pixels' posterior.
+    counting_hidden = latent.map_latent_search(vae, images * mask, None, steps=30)
+    assert np.all(masked_map_objective(vae, images, mask, found) > masked_map_objective(vae, images, mask, counting_hidden))
+
+
+def test_inpaint_ignores_the_hidden_pixels_and_reads_the_observed_ones(vae):
+    images = BINARY[4:8]
+    mask = np.zeros((28, 28, 1), np.float32)
+    mask[:, :14] = 1.0   # the left half is observed
+    repaired = latent.inpaint(vae, images, mask, steps=10)
+    # Other hidden pixels (all of them flipped): the same result.
+    hidden_flipped = images.copy()
+    hidden_flipped[:, :, 14:] = 1.0 - hidden_flipped[:, :, 14:]
+    np.testing.assert_allclose(latent.inpaint(vae, hidden_flipped, mask, steps=10), repaired, atol=1e-6)
+    # Other observed pixels: another completion, and the new observed pixels kept as given.
+    observed_flipped = images.copy()
+    observed_flipped[:, :, :14] = 1.0 - observed_flipped[:, :, :14]
+    other = latent.inpaint(vae, observed_flipped, mask, steps=10)
+    np.testing.assert_array_equal(other[:, :, :14], observed_flipped[:, :, :14])
+    assert np.all(np.max(np.abs(other[:, :, 14:] - repaired[:, :, 14:]), axis=(1, 2, 3)) > 1e-3)
 
 
 def test_inpaint_rejects_bad_masks_and_gaussian_models(vae):

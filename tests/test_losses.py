@@ -10,13 +10,20 @@ from scipy import stats
 
 from genai_tf.losses import (
     bernoulli_log_likelihood,
+    bits_per_dim,
     elbo,
     gaussian_kl_divergence,
     gaussian_log_likelihood,
+    importance_weighted_bound,
+    kl_annealing_weight,
     minimax_discriminator_loss,
     minimax_generator_loss,
     modified_generator_loss,
+    random_interpolates,
     reparameterize,
+    wasserstein_critic_loss,
+    wasserstein_generator_loss,
+    wasserstein_gradient_penalty,
 )
 
 LOG2 = math.log(2.0)
@@ -417,3 +424,344 @@ def test_mixed_float_dtypes_are_accepted():
     assert float(loss) == pytest.approx(2 * LOG2, abs=1e-6)
     kl = gaussian_kl_divergence(np.ones((2, 3)), tf.zeros((2, 3)))
     np.testing.assert_allclose(kl.numpy(), [1.5, 1.5], atol=1e-6)
+
+
+def test_dtypes_follow_the_first_argument_and_integers_become_float32():
+    # Float64 in, float64 out; integers are cast to float32; a second argument takes the first's dtype.
+    kl = gaussian_kl_divergence(np.ones((2, 3)), np.zeros((2, 3)))
+    assert kl.dtype == tf.float64
+    kl = gaussian_kl_divergence(np.ones((2, 3), np.int64), np.zeros((2, 3), np.int32))
+    assert kl.dtype == tf.float32
+    np.testing.assert_allclose(kl.numpy(), [1.5, 1.5], atol=1e-6)
+    ll = bernoulli_log_likelihood(np.array([[1.0, 0.0]]), tf.zeros((1, 2)))
+    assert ll.dtype == tf.float32 and float(ll[0]) == pytest.approx(-2 * LOG2, rel=1e-6)
+    ll = gaussian_log_likelihood(np.zeros((1, 2)), tf.zeros((1, 2)), np.float64(0.0))
+    assert ll.dtype == tf.float32 and float(ll[0]) == pytest.approx(-math.log(2 * math.pi), rel=1e-6)
+    bound = elbo(tf.constant([-3.0]), np.array([1.0]))
+    assert bound.dtype == tf.float32 and float(bound[0]) == -4.0
+    z = reparameterize(tf.zeros((2, 3)), np.zeros((2, 3)), seed=1)
+    assert z.dtype == tf.float32
+    z = reparameterize(np.zeros((2, 3)), np.zeros((2, 3)), seed=1)
+    assert z.dtype == tf.float64
+    interpolates, epsilon = random_interpolates(np.zeros((2, 3)), tf.ones((2, 3)), seed=1)
+    assert interpolates.dtype == tf.float64 and epsilon.dtype == tf.float64
+    loss = minimax_discriminator_loss(tf.zeros((2, 1)), np.zeros((3, 1)))
+    assert loss.dtype == tf.float32
+
+
+# --- Error messages name the argument ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: bernoulli_log_likelihood(0.0, [[0.0]]),
+            r"x must have a batch axis\. Received: x with shape \(\)",
+        ),
+        (
+            lambda: bernoulli_log_likelihood([[0.0]], 0.0),
+            r"logits must have a batch axis\. Received: logits with shape \(\)",
+        ),
+        (
+            lambda: bernoulli_log_likelihood(np.zeros((4, 28, 28, 1)), np.zeros((4, 784))),
+            r"x and logits must have the same shape\. "
+            r"Received: x\.shape=\(4, 28, 28, 1\), logits\.shape=\(4, 784\)",
+        ),
+        (
+            lambda: gaussian_log_likelihood(0.0, [[0.0]], 0.0),
+            r"x must have a batch axis\. Received: x with shape \(\)",
+        ),
+        (
+            lambda: gaussian_log_likelihood([[0.0]], 0.0, 0.0),
+            r"mean must have a batch axis\. Received: mean with shape \(\)",
+        ),
+        (
+            lambda: gaussian_log_likelihood(np.zeros((2, 3)), np.zeros((2, 4)), 0.0),
+            r"x and mean must have the same shape\. Received: x\.shape=\(2, 3\), mean\.shape=\(2, 4\)",
+        ),
+        (
+            lambda: gaussian_log_likelihood(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros(4)),
+            r"log_var must have the shape of x or broadcast to it\. "
+            r"Received: x\.shape=\(2, 3\), log_var\.shape=\(4,\)",
+        ),
+        (
+            lambda: elbo(0.0, [1.0]),
+            r"log_likelihood must have a batch axis\. Received: log_likelihood with shape \(\)",
+        ),
+        (
+            lambda: elbo([1.0], 0.0),
+            r"kl_divergence must have a batch axis\. Received: kl_divergence with shape \(\)",
+        ),
+        (
+            lambda: elbo(np.zeros(3), np.zeros(2)),
+            r"log_likelihood and kl_divergence must have the same shape\. "
+            r"Received: log_likelihood\.shape=\(3,\), kl_divergence\.shape=\(2,\)",
+        ),
+        (
+            lambda: elbo(np.zeros((2, 1)), np.zeros((2, 1))),
+            r"log_likelihood and kl_divergence must be per-example vectors of shape \(batch_size,\)\. "
+            r"Received: shape=\(2, 1\)",
+        ),
+        (
+            lambda: gaussian_kl_divergence(0.0, [[0.0]]),
+            r"z_mean must have a batch axis\. Received: z_mean with shape \(\)",
+        ),
+        (
+            lambda: gaussian_kl_divergence([[0.0]], 0.0),
+            r"z_log_var must have a batch axis\. Received: z_log_var with shape \(\)",
+        ),
+        (
+            lambda: gaussian_kl_divergence(np.zeros((4, 2)), np.zeros((4, 3))),
+            r"z_mean and z_log_var must have the same shape\. "
+            r"Received: z_mean\.shape=\(4, 2\), z_log_var\.shape=\(4, 3\)",
+        ),
+        (
+            lambda: reparameterize(0.0, [[0.0]]),
+            r"z_mean must have a batch axis\. Received: z_mean with shape \(\)",
+        ),
+        (
+            lambda: reparameterize([[0.0]], 0.0),
+            r"z_log_var must have a batch axis\. Received: z_log_var with shape \(\)",
+        ),
+        (
+            lambda: reparameterize(np.zeros((4, 2)), np.zeros((4, 3))),
+            r"z_mean and z_log_var must have the same shape\. "
+            r"Received: z_mean\.shape=\(4, 2\), z_log_var\.shape=\(4, 3\)",
+        ),
+        (
+            lambda: minimax_discriminator_loss([[0.0]], 0.0),
+            r"fake_logits must have a batch axis\. Received: fake_logits with shape \(\)",
+        ),
+        (
+            lambda: minimax_discriminator_loss(np.zeros((8, 1)), np.zeros((8, 784))),
+            r"fake_logits must be discriminator logits of shape \(batch_size, 1\) \(one logit per example, "
+            r"not images or probabilities per pixel\)\. Received: fake_logits\.shape=\(8, 784\)",
+        ),
+        (
+            lambda: minimax_discriminator_loss(np.zeros((8, 784)), np.zeros((8, 1))),
+            r"real_logits must be discriminator logits of shape \(batch_size, 1\).*"
+            r"Received: real_logits\.shape=\(8, 784\)",
+        ),
+        (
+            lambda: wasserstein_critic_loss(np.zeros((8, 784)), np.zeros((8, 1))),
+            r"real_scores must be .*real_scores\.shape=\(8, 784\)",
+        ),
+        (
+            lambda: wasserstein_critic_loss(np.zeros((8, 1)), np.zeros((8, 784))),
+            r"fake_scores must be .*fake_scores\.shape=\(8, 784\)",
+        ),
+        (
+            lambda: wasserstein_generator_loss(np.zeros((8, 784))),
+            r"fake_scores must be .*fake_scores\.shape=\(8, 784\)",
+        ),
+        (
+            lambda: random_interpolates(0.0, [[0.0]]),
+            r"real must have a batch axis\. Received: real with shape \(\)",
+        ),
+        (
+            lambda: random_interpolates([[0.0]], 0.0),
+            r"fake must have a batch axis\. Received: fake with shape \(\)",
+        ),
+        (
+            lambda: random_interpolates(np.zeros((2, 3)), np.zeros((2, 4))),
+            r"real and fake must have the same shape\. Received: real\.shape=\(2, 3\), fake\.shape=\(2, 4\)",
+        ),
+        (
+            lambda: importance_weighted_bound(0.0),
+            r"log_weights must have a batch axis\. Received: log_weights with shape \(\)",
+        ),
+        (
+            lambda: importance_weighted_bound(np.zeros(3)),
+            r"log_weights must have shape \(batch_size, k\) with k >= 1\. Received: log_weights\.shape=\(3,\)",
+        ),
+        (
+            lambda: importance_weighted_bound(np.zeros((2, 0))),
+            r"log_weights must have shape \(batch_size, k\) with k >= 1\. Received: log_weights\.shape=\(2, 0\)",
+        ),
+    ],
+)
+def test_error_messages_name_the_argument_and_its_shape(call, message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        call()
+
+
+def test_shapes_must_match_on_every_axis_including_the_batch():
+    # Same trailing shape, different batch size or rank: each example needs its own targets.
+    with pytest.raises(ValueError, match=r"^x and logits must have the same shape\."):
+        bernoulli_log_likelihood(np.zeros((2, 3)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match=r"^x and logits must have the same shape\."):
+        bernoulli_log_likelihood(np.zeros((4, 2)), np.zeros((4, 2, 1)))
+    with pytest.raises(ValueError, match=r"^z_mean and z_log_var must have the same shape\."):
+        gaussian_kl_divergence(np.zeros((2, 3)), np.zeros((1, 3)))
+
+
+# --- Wasserstein losses ------------------------------------------------------------------------
+
+
+def test_wasserstein_losses_by_hand():
+    # mean(fake) - mean(real) = (1 + 2 + 6) / 3 - (3 + 1) / 2 = 3 - 2 = 1; the batch sizes may differ.
+    assert float(wasserstein_critic_loss([[3.0], [1.0]], [[1.0], [2.0], [6.0]])) == pytest.approx(1.0)
+    assert float(wasserstein_critic_loss([[3.0], [1.0]], [[0.5], [-0.5]])) == pytest.approx(-2.0)
+    # The generator minimises -mean(fake) = -(0.5 - 1.5) / 2 = 0.5.
+    assert float(wasserstein_generator_loss([[0.5], [-1.5]])) == pytest.approx(0.5)
+    assert wasserstein_generator_loss([[0.5], [-1.5]]).shape == ()
+
+
+def test_wasserstein_loss_gradients_raise_real_scores_and_lower_fake_ones():
+    # d/d real = -1 / n_real, d/d fake = +1 / n_fake: a descent step raises real scores, lowers fake ones.
+    real = tf.constant([[3.0], [1.0]])
+    fake = tf.constant([[1.0], [2.0], [6.0]])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([real, fake])
+        critic_loss = wasserstein_critic_loss(real, fake)
+        generator_loss = wasserstein_generator_loss(fake)
+    grad_real, grad_fake = tape.gradient(critic_loss, [real, fake])
+    np.testing.assert_allclose(grad_real.numpy(), np.full((2, 1), -0.5))
+    np.testing.assert_allclose(grad_fake.numpy(), np.full((3, 1), 1 / 3))
+    np.testing.assert_allclose(tape.gradient(generator_loss, fake).numpy(), np.full((3, 1), -1 / 3))
+
+
+# --- Interpolates and the gradient penalty (WGAN-GP) ---------------------------------------------
+
+
+def test_random_interpolates_lie_between_real_and_fake_with_one_epsilon_per_example():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(6, 2, 2, 1)).astype(np.float32)
+    fake = rng.normal(size=(6, 2, 2, 1)).astype(np.float32)
+    interpolates, epsilon = random_interpolates(real, fake, seed=3)
+    assert interpolates.shape == (6, 2, 2, 1) and epsilon.shape == (6, 1, 1, 1)
+    eps = epsilon.numpy()
+    assert np.all((eps >= 0.0) & (eps < 1.0)) and len(np.unique(eps)) == 6
+    np.testing.assert_allclose(interpolates.numpy(), eps * real + (1 - eps) * fake, rtol=1e-6, atol=1e-6)
+    # A seed is honoured; two seeds differ.
+    np.testing.assert_array_equal(random_interpolates(real, fake, seed=3)[1].numpy(), eps)
+    assert not np.array_equal(random_interpolates(real, fake, seed=4)[1].numpy(), eps)
+    # Vectors (batch, d) get epsilon of shape (batch, 1).
+    assert random_interpolates(np.zeros((5, 3)), np.ones((5, 3)), seed=0)[1].shape == (5, 1)
+
+
+def test_epsilon_is_uniform_on_the_unit_interval():
+    # U[0, 1]: mean 1/2, variance 1/12; n = 20,000, standard errors 0.002 and 0.0006.
+    _, epsilon = random_interpolates(np.zeros((20_000, 1)), np.ones((20_000, 1)), seed=0)
+    eps = epsilon.numpy()[:, 0]
+    assert abs(eps.mean() - 0.5) < 0.01 and abs(eps.var() - 1 / 12) < 0.003
+    assert eps.min() < 0.01 and eps.max() > 0.99
+
+
+def linear_critic(weights):
+    """f(x) = <w, x> per example: its input gradient is w everywhere."""
+    weights = tf.constant(weights, tf.float32)
+
+    def critic(x, training=False):
+        return tf.reduce_sum(tf.reshape(x, (tf.shape(x)[0], -1)) * weights, axis=1, keepdims=True)
+
+    return critic
+
+
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [([0.6, 0.8, 0.0, 0.0], 0.0), ([2.0, 0.0, 0.0, 0.0], 1.0), ([3.0, 0.0, 4.0, 0.0], 16.0)],
+)
+def test_gradient_penalty_of_a_linear_critic_is_the_squared_excess_of_its_slope(weights, expected):
+    # (||w|| - 1)^2: 0 for ||w|| = 1, 1 for ||w|| = 2, 16 for ||w|| = 5; images of (2, 2, 1) flattened.
+    real = np.random.default_rng(1).normal(size=(4, 2, 2, 1)).astype(np.float32)
+    penalty = wasserstein_gradient_penalty(linear_critic(weights), real, -real, seed=0)
+    assert penalty.shape == ()
+    assert float(penalty) == pytest.approx(expected, abs=1e-5)
+
+
+def test_gradient_penalty_of_a_flat_critic_is_one():
+    # A zero gradient has norm sqrt(0 + 1e-12) = 1e-6: (1e-6 - 1)^2 = 1 - 2e-6.
+    penalty = wasserstein_gradient_penalty(
+        linear_critic([0.0, 0.0]), np.ones((3, 2), np.float32), np.zeros((3, 2), np.float32), seed=0
+    )
+    assert float(penalty) == pytest.approx(1.0 - 2e-6, abs=1e-7)
+
+
+def test_gradient_penalty_is_taken_at_the_interpolates():
+    """f(x) = ||x||^2 / 2 has gradient x: the penalty is mean((||x_hat|| - 1)^2) at x_hat itself.
+
+    Real points at (3, 0) and fake ones at (-3, 0): ||x_hat|| = |6 epsilon - 3|, which is 3
+    at the real and the fake points and varies with epsilon in between.
+    """
+    def critic(x, training=False):
+        return 0.5 * tf.reduce_sum(tf.square(x), axis=1, keepdims=True)
+
+    real = np.tile([[3.0, 0.0]], (8, 1)).astype(np.float32)
+    fake = -real
+    _, epsilon = random_interpolates(real, fake, seed=5)
+    norms = np.abs(6.0 * epsilon.numpy()[:, 0] - 3.0)
+    expected = np.mean((norms - 1.0) ** 2)
+    assert abs(expected - 4.0) > 0.5   # not the value at the real or the fake points
+    assert float(wasserstein_gradient_penalty(critic, real, fake, seed=5)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_gradient_penalty_passes_labels_and_training_to_the_critic():
+    # f([x, y]) = (y + 1) <w, x> with ||w|| = 1: slopes 1, 2, 3 give ((0)^2 + 1^2 + 2^2) / 3 = 5/3.
+    calls = []
+
+    def critic(inputs, training=False):
+        x, labels = inputs
+        calls.append(training)
+        scale = tf.cast(labels + 1, x.dtype)[:, None]
+        return scale * tf.reduce_sum(x * tf.constant([0.6, 0.8]), axis=1, keepdims=True)
+
+    real = np.random.default_rng(2).normal(size=(3, 2)).astype(np.float32)
+    penalty = wasserstein_gradient_penalty(critic, real, np.zeros_like(real), labels=tf.constant([0, 1, 2]), seed=0)
+    assert float(penalty) == pytest.approx(5 / 3, rel=1e-5)
+    assert calls == [True]
+
+
+# --- Importance-weighted bound, KL annealing, bits per dimension ---------------------------------
+
+
+def test_importance_weighted_bound_by_hand():
+    # log mean(exp(log w)): log((1 + 3) / 2) = log 2; k = 1 is the log-weight itself (the ELBO);
+    # k equal weights give that weight; logsumexp keeps +-1000 finite.
+    bound = importance_weighted_bound([[0.0, math.log(3.0)], [-1.5, -1.5], [1000.0, 1000.0]])
+    assert bound.shape == (3,)
+    np.testing.assert_allclose(bound.numpy(), [LOG2, -1.5, 1000.0], rtol=1e-6)
+    np.testing.assert_allclose(importance_weighted_bound([[-2.0], [0.5]]).numpy(), [-2.0, 0.5])
+    # Four weights (1, 1, 1, 5): log(8 / 4) = log 2. Rows are independent of each other.
+    four = importance_weighted_bound([[0.0, 0.0, 0.0, math.log(5.0)], [-1000.0, -1000.0, -1000.0, -1000.0]])
+    np.testing.assert_allclose(four.numpy(), [LOG2, -1000.0], rtol=1e-6)
+
+
+def test_kl_annealing_weight_ramps_from_zero_to_beta():
+    values = [float(kl_annealing_weight(step, beta=2.0, warmup_steps=4)) for step in (-3, 0, 1, 2, 4, 9)]
+    assert values == [0.0, 0.0, 0.5, 1.0, 2.0, 2.0]
+    # A step tensor (the optimizer's iterations are int64).
+    weight = kl_annealing_weight(tf.constant(25, tf.int64), beta=2.0, warmup_steps=100)
+    assert weight.dtype == tf.float32 and float(weight) == 0.5
+    # No warm-up: beta from the start.
+    weight = kl_annealing_weight(0, beta=3.0)
+    assert weight.dtype == tf.float32 and float(weight) == 3.0
+    assert float(kl_annealing_weight(7, beta=0.0, warmup_steps=np.int64(10))) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"beta": -0.5}, r"^beta must be >= 0\. Received: beta=-0\.5$"),
+        ({"warmup_steps": -1}, r"^warmup_steps must be an integer >= 0\. Received: warmup_steps=-1$"),
+        ({"warmup_steps": 2.5}, r"^warmup_steps must be an integer >= 0\. Received: warmup_steps=2\.5$"),
+        ({"warmup_steps": True}, r"^warmup_steps must be an integer >= 0\. Received: warmup_steps=True$"),
+    ],
+)
+def test_kl_annealing_weight_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        kl_annealing_weight(0, **kwargs)
+
+
+def test_bits_per_dim_by_hand():
+    # nll / (D ln 2): 784 ln 2 nats over 784 dimensions is 1 bit each.
+    assert bits_per_dim(784 * LOG2, 784) == pytest.approx(1.0)
+    assert bits_per_dim(3 * LOG2, np.int64(1)) == pytest.approx(3.0)
+    np.testing.assert_allclose(bits_per_dim(np.array([0.0, 2 * 10 * LOG2]), 10), [0.0, 2.0])
+
+
+@pytest.mark.parametrize("num_dims", [0, -784, True, 784.0])
+def test_bits_per_dim_rejects_bad_dimension_counts(num_dims):
+    with pytest.raises(ValueError, match=r"^num_dims must be a positive integer\. Received: num_dims="):
+        bits_per_dim(1.0, num_dims)

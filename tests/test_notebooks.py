@@ -1,10 +1,12 @@
 """The stored notebooks: executed in full mode, in order, error-free, small, citing real errata.
 
 nbval (``make test``) re-executes them in quick mode; these tests check what
-was committed.
+was committed. The errata checks read ``../shared/ERRATA.md``: without it
+they fail under CI (``CI=true``) and skip, saying why, elsewhere.
 """
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -43,6 +45,16 @@ def _text(notebook):
     return "\n".join("".join(c["source"]) for c in notebook["cells"])
 
 
+def _errata_text(path=ERRATA):
+    """The text of ../shared/ERRATA.md; without it a CI run (CI=true) fails, a local one skips and says why."""
+    if path.exists():
+        return path.read_text(encoding="utf-8")
+    message = f"{path} is missing: the errata checks need ../shared beside this checkout"
+    if os.environ.get("CI", "").strip().lower() == "true":
+        pytest.fail(f"{message} (CI=true, so this is an error, not a skip)")
+    pytest.skip(f"{message}; set up ../shared to run them (under CI=true this fails)")
+
+
 def test_curriculum_notebooks_exist():
     names = [p.stem for p in NOTEBOOKS]
     assert set(REQUIRED_ERRATA) <= set(names), names
@@ -71,9 +83,7 @@ def test_stored_notebook_is_small(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_cited_errata_exist(path):
-    if not ERRATA.exists():
-        pytest.skip("../shared/ERRATA.md is not beside this checkout")
-    known = set(ERRATA_ID.findall(ERRATA.read_text(encoding="utf-8")))
+    known = set(ERRATA_ID.findall(_errata_text()))
     cited = set(ERRATA_ID.findall(_text(_load(path))))
     assert cited <= known, f"{path.name} cites unknown errata: {sorted(cited - known)}"
     assert REQUIRED_ERRATA.get(path.stem, set()) <= cited, (
@@ -86,3 +96,14 @@ def test_notebook_follows_the_outline(path):
     headings = [line for line in _text(_load(path)).splitlines() if line.startswith("## ")]
     for required in ("## Setup", "## Parameters", "## What the source texts got wrong", "## Exercises"):
         assert required in headings, f"{path.name} lacks the section {required!r}"
+
+
+@pytest.mark.parametrize("ci, outcome", [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_missing_errata_fail_under_ci_and_skip_elsewhere(ci, outcome, monkeypatch, tmp_path):
+    errata = tmp_path / "shared" / "ERRATA.md"
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="ERRATA.md is missing"):
+        _errata_text(errata)
+    errata.parent.mkdir()
+    errata.write_text("E-000-1 and E-004-5", encoding="utf-8")
+    assert set(ERRATA_ID.findall(_errata_text(errata))) == {"E-000-1", "E-004-5"}

@@ -1,11 +1,13 @@
 """Tests of genai_tf.theory: divergences and the GAN optimum checked numerically on a grid."""
 
 import math
+import warnings
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from scipy import stats
 
 import genai_tf
 from genai_tf import theory
@@ -225,22 +227,20 @@ def test_elbo_is_tight_at_the_exact_posterior_when_it_is_diagonal():
 
 def test_posterior_matches_bayes_rule():
     # log p(z | x) = log p(x | z) + log p(z) - log p(x) for any z.
-    scipy_stats = pytest.importorskip("scipy.stats")
     x, weights, bias, noise_var = linear_gaussian_model(seed=3)
     post_mean, post_cov = theory.linear_gaussian_posterior(x[0], weights, bias, noise_var)
     log_evidence = theory.linear_gaussian_log_evidence(x[0], weights, bias, noise_var)
     for z in np.random.default_rng(0).normal(size=(5, weights.shape[1])):
-        log_joint = scipy_stats.multivariate_normal(weights @ z + bias, noise_var * np.eye(len(bias))).logpdf(x[0])
-        log_joint += scipy_stats.multivariate_normal(np.zeros(len(z))).logpdf(z)
-        log_posterior = scipy_stats.multivariate_normal(post_mean, post_cov).logpdf(z)
+        log_joint = stats.multivariate_normal(weights @ z + bias, noise_var * np.eye(len(bias))).logpdf(x[0])
+        log_joint += stats.multivariate_normal(np.zeros(len(z))).logpdf(z)
+        log_posterior = stats.multivariate_normal(post_mean, post_cov).logpdf(z)
         assert log_posterior == pytest.approx(log_joint - log_evidence, abs=1e-10)
 
 
 def test_log_evidence_matches_scipy():
-    scipy_stats = pytest.importorskip("scipy.stats")
     x, weights, bias, noise_var = linear_gaussian_model(seed=4)
     covariance = weights @ weights.T + noise_var * np.eye(len(bias))
-    expected = scipy_stats.multivariate_normal(bias, covariance).logpdf(x)
+    expected = stats.multivariate_normal(bias, covariance).logpdf(x)
     np.testing.assert_allclose(theory.linear_gaussian_log_evidence(x, weights, bias, noise_var), expected, atol=1e-10)
     # A 1-D x gives a float.
     single = theory.linear_gaussian_log_evidence(x[0], weights, bias, noise_var)
@@ -327,3 +327,81 @@ def test_single_example_inputs_give_floats():
 def test_bad_shapes_raise_value_errors_naming_the_argument(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+# --- Exact zeros, float32 inputs, return types ---------------------------------------------------
+
+
+def test_zero_densities_give_no_division_warnings():
+    # D* = 1/2 where both densities are 0, and KL = inf where q = 0 under p, without 0 / 0 on the way.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(theory.optimal_discriminator([0.0, 3.0], [0.0, 1.0]), [0.5, 0.75])
+        assert theory.kl_divergence([0.5, 0.5], [1.0, 0.0]) == math.inf
+        assert theory.js_divergence([1.0, 0.0], [0.0, 1.0]) == pytest.approx(LOG2, abs=1e-15)
+
+
+def test_kl_of_a_point_mass_with_itself_is_zero():
+    # q = 1 on the support of p is no reason for inf: KL(delta || delta) = 1 log 1 = 0.
+    assert theory.kl_divergence([1.0, 0.0], [1.0, 0.0]) == 0.0
+    assert theory.kl_divergence([0.0, 0.0, 1.0], [0.5, 0.0, 1.0]) == 0.0
+
+
+def test_perfect_discriminator_on_disjoint_supports_has_value_zero():
+    # V(D*, G) = -log 4 + 2 JSD = -log 4 + 2 log 2 = 0 with D* = 1 on the data and 0 on the model;
+    # the clipping keeps log 0 out, also for a float32 D.
+    p_data, p_model = np.array([0.5, 0.5, 0.0, 0.0]), np.array([0.0, 0.0, 0.5, 0.5])
+    d_star = theory.optimal_discriminator(p_data, p_model)
+    np.testing.assert_array_equal(d_star, [1.0, 1.0, 0.0, 0.0])
+    for d in (d_star, d_star.astype(np.float32)):
+        assert theory.gan_value(d, p_data, p_model, 1.0) == pytest.approx(0.0, abs=1e-15)
+
+
+def test_float32_inputs_are_computed_in_float64():
+    """Every function converts its inputs to float64 first: float32 arguments give the float64 result.
+
+    Computing in float32 would put errors of about 1e-7 into W W^T, exp(log_var) and mean^2.
+    """
+    x, weights, bias, noise_var = linear_gaussian_model(seed=8)
+    q_mean, q_log_var = random_q(len(x), weights.shape[1], seed=18)
+    x32, w32, b32 = x.astype(np.float32), weights.astype(np.float32), bias.astype(np.float32)
+    m32, v32 = q_mean.astype(np.float32), q_log_var.astype(np.float32)
+    x64, w64, b64, m64, v64 = (a.astype(np.float64) for a in (x32, w32, b32, m32, v32))
+
+    def same(a, b):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+
+    same(
+        theory.linear_gaussian_log_evidence(x32, w32, b32, noise_var),
+        theory.linear_gaussian_log_evidence(x64, w64, b64, noise_var),
+    )
+    same(
+        theory.linear_gaussian_elbo(x32, w32, b32, noise_var, m32, v32),
+        theory.linear_gaussian_elbo(x64, w64, b64, noise_var, m64, v64),
+    )
+    posterior_32 = theory.linear_gaussian_posterior(x32, w32, b32, noise_var)
+    posterior_64 = theory.linear_gaussian_posterior(x64, w64, b64, noise_var)
+    for a, b in zip(posterior_32, posterior_64):
+        same(a, b)
+    covariance = np.array([[1.5, 0.3, 0.0], [0.3, 0.8, 0.1], [0.0, 0.1, 0.6]])
+    same(
+        theory.diagonal_gaussian_kl(m32, v32, np.zeros((len(x), 3), np.float32), covariance.astype(np.float32)),
+        theory.diagonal_gaussian_kl(m64, v64, np.zeros((len(x), 3)), covariance.astype(np.float32).astype(np.float64)),
+    )
+    density = theory.gaussian_pdf(x32[0])
+    assert density.dtype == np.float64
+    same(density, theory.gaussian_pdf(x64[0]))
+
+
+def test_one_dimensional_kl_arguments_give_a_float():
+    # KL(N(1/2, 1) || N(0, 1)) = (1/2)^2 / 2 = 0.125.
+    kl = theory.diagonal_gaussian_kl([0.5], [0.0], [0.0], [[1.0]])
+    assert isinstance(kl, float) and kl == pytest.approx(0.125, abs=1e-15)
+    batched = theory.diagonal_gaussian_kl([[0.5]], [[0.0]], [[0.0]], [[1.0]])
+    assert batched.shape == (1,)
+
+
+def test_a_covariance_that_is_not_positive_definite_is_named():
+    message = r"^p_covariance must be symmetric positive definite\. Received a matrix that is not\.$"
+    with pytest.raises(ValueError, match=message):
+        theory.diagonal_gaussian_kl(np.zeros(2), np.zeros(2), np.zeros(2), [[1.0, 2.0], [2.0, 1.0]])

@@ -1,10 +1,11 @@
 """The resumable Trainer: kill-and-resume equivalence, NaN guard, TensorBoard, extend, bad arguments."""
 
 import os
+import queue
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 from pathlib import Path
 
 import keras
@@ -20,11 +21,13 @@ from genai_tf.training import Trainer, default_verbose, make_gan_train_step
 REPO = Path(__file__).resolve().parent.parent
 
 # A seeded run of a tiny GAN on the 2-D ring, to N steps with a checkpoint
-# every 10. STEP_DELAY slows every step down so a kill lands mid-run. The
-# discriminator has dropout, so the layers' own seed state must be restored too.
+# every 10. With PAUSE_AFTER_CHECKPOINT=k in its environment the run reports
+# "checkpointed k" once its step-k checkpoint is recorded and then waits on
+# its stdin, mid-run, for the parent to kill it. The discriminator has
+# dropout, so the layers' own seed state must be restored too.
 RESUME_SCRIPT = textwrap.dedent(
     """
-    import os, sys, time
+    import os, sys
     import keras
     import numpy as np
     import genai_tf
@@ -33,25 +36,29 @@ RESUME_SCRIPT = textwrap.dedent(
     from genai_tf.training import Trainer, make_gan_train_step
 
     checkpoint_dir, output, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    delay = float(os.environ.get("STEP_DELAY", "0"))
+    pause_after = int(os.environ.get("PAUSE_AFTER_CHECKPOINT", "0"))
     genai_tf.set_seed(0)
     generator = build_mlp_generator(2, (2,), (16,))
     discriminator = build_mlp_discriminator((2,), (16,), dropout=0.3)
     g_optimizer = keras.optimizers.Adam(1e-3, beta_1=0.5)
     d_optimizer = keras.optimizers.Adam(1e-3, beta_1=0.5)
     gan_step = make_gan_train_step(generator, discriminator, g_optimizer, d_optimizer, latent_dim=2)
-
-    def slow_step(batch):
-        time.sleep(delay)
-        return gan_step(batch)
-
-    slow_step.seed_generator = gan_step.seed_generator
     trainer = Trainer(
-        slow_step, checkpoint_dir,
+        gan_step, checkpoint_dir,
         {"generator": generator, "discriminator": discriminator,
          "g_optimizer": g_optimizer, "d_optimizer": d_optimizer},
         checkpoint_every=10, log_every=5, verbose=False,
     )
+    save = trainer.manager.save
+
+    def save_and_report(checkpoint_number=None, **kwargs):
+        path = save(checkpoint_number=checkpoint_number, **kwargs)
+        if checkpoint_number == pause_after:
+            print(f"checkpointed {checkpoint_number}", flush=True)
+            sys.stdin.readline()  # blocks: the parent kills the run here
+        return path
+
+    trainer.manager.save = save_and_report
     print(f"restored_step={trainer.restored_step}", flush=True)
     # 256 examples in batches of 32: 8 batches an epoch, so the run crosses
     # several reshuffles.
@@ -82,37 +89,53 @@ def _script_env(**extra):
     return env
 
 
+def _read_lines(stream, lines):
+    """Put each line the child prints on the queue ``lines``, then None at its end."""
+    for line in stream:
+        lines.put(line.strip())
+    lines.put(None)
+
+
 def test_killed_and_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_run(tmp_path):
-    steps = 60
+    steps, kill_after = 60, 20
     script = tmp_path / "train_ring.py"
     script.write_text(RESUME_SCRIPT)
 
-    def start(name, log, **env):
+    def start(name, log, report=False, **env):
         arguments = [tmp_path / f"ckpt_{name}", tmp_path / f"{name}.npz", steps]
         command = [sys.executable, str(script), *map(str, arguments)]
-        # Output goes to files: an unread pipe could fill up and block the child.
+        # Output goes to files, except the reports the parent waits for: an
+        # unread pipe could fill up and block the child.
         with open(tmp_path / f"{log}.out", "w") as out, open(tmp_path / f"{log}.err", "w") as err:
-            return subprocess.Popen(command, env=_script_env(**env), stdout=out, stderr=err)
+            return subprocess.Popen(
+                command, env=_script_env(**env), stdout=subprocess.PIPE if report else out, stderr=err,
+                stdin=subprocess.PIPE, text=True,
+            )
 
     def output(log):
         return (tmp_path / f"{log}.out").read_text(), (tmp_path / f"{log}.err").read_text()[-3000:]
 
     # Run A (uninterrupted) and the first part of run B share the two cores.
-    started = [start("a", "a"), start("b", "b_killed", STEP_DELAY="0.05")]
+    started = [start("a", "a"), start("b", "b_killed", report=True, PAUSE_AFTER_CHECKPOINT=str(kill_after))]
     run_a, run_b = started
     try:
-        deadline = time.monotonic() + 120
-        while _latest_checkpoint_step(tmp_path / "ckpt_b") < 20:
-            assert run_b.poll() is None, f"run B ended before its checkpoint at step 20:\n{output('b_killed')[1]}"
-            assert time.monotonic() < deadline, "run B wrote no checkpoint past step 20 within 120 s"
-            time.sleep(0.02)
-        assert run_b.poll() is None, "run B finished before the kill: the kill must land mid-training"
+        lines = queue.Queue()
+        threading.Thread(target=_read_lines, args=(run_b.stdout, lines), daemon=True).start()
+        reported = []
+        while not reported or reported[-1] not in (None, f"checkpointed {kill_after}"):
+            try:
+                reported.append(lines.get(timeout=180))
+            except queue.Empty:
+                pytest.fail(f"run B reported nothing for 180 s after {reported}: {output('b_killed')[1]}")
+        assert reported[-1] is not None, f"run B ended before its step-{kill_after} checkpoint: {output('b_killed')[1]}"
+        # Run B is paused inside fit(), right after recording that checkpoint.
+        assert run_b.poll() is None
         run_b.kill()  # SIGKILL: no clean-up, no final checkpoint.
         assert run_b.wait() == -9
-        # The files of a later checkpoint may be on disk without being recorded
-        # yet: the recorded one is where the run resumes.
+        assert reported == ["restored_step=None", f"checkpointed {kill_after}"]
         killed_at = _latest_checkpoint_step(tmp_path / "ckpt_b")
-        assert 20 <= killed_at < steps and not (tmp_path / "b.npz").exists()
+        assert killed_at == kill_after and _checkpoint_steps(tmp_path / "ckpt_b") == [10, 20]
+        assert not (tmp_path / "b.npz").exists()
 
         assert run_a.wait(timeout=180) == 0, output("a")[1]
         started.append(start("b", "b_resumed"))
@@ -122,6 +145,9 @@ def test_killed_and_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupte
             if process.poll() is None:
                 process.kill()
                 process.wait()
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    stream.close()
 
     assert "restored_step=None" in output("a")[0]
     assert f"restored_step={killed_at}" in output("b_resumed")[0]

@@ -1,15 +1,16 @@
 """Tests of genai_tf.zoo: the recipes of notebooks 03-08, saving with a training record, load-or-train."""
 
 import json
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from genai_tf import zoo
-from genai_tf.config import outputs_dir
 from genai_tf.models import DCGAN, GAN, VAE, WGANGP, ConditionalGAN
 
-NOTEBOOKS = outputs_dir().parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 @pytest.fixture
@@ -57,9 +58,21 @@ def test_train_rejects_bad_amounts(amount):
         zoo.train("mlp_gan", amount)
 
 
-def test_train_takes_the_asked_number_of_steps_and_epochs():
-    gan, seconds = zoo.train("mlp_gan", 3)
-    assert int(gan.g_optimizer.iterations) == 3 and int(gan.d_optimizer.iterations) == 3 and seconds > 0
+def test_train_takes_the_asked_number_of_steps_and_epochs_and_times_the_fit(monkeypatch):
+    # A clock that only fit() moves, by 7 s: the seconds returned are those of the fit.
+    clock = [100.0]
+    monkeypatch.setattr(zoo, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    model = zoo.build("mlp_gan")
+    fit = model.fit
+
+    def timed_fit(*args, **kwargs):
+        clock[0] += 7.0
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(model, "fit", timed_fit)
+    gan, seconds = zoo.train("mlp_gan", 3, model=model)
+    assert gan is model and seconds == 7.0
+    assert int(gan.g_optimizer.iterations) == 3 and int(gan.d_optimizer.iterations) == 3
     vae, _ = zoo.train("mlp_vae", 1)
     assert int(vae.optimizer.iterations) == -(-4500 // 128)   # one epoch of the 4,500 training images
 
@@ -69,6 +82,10 @@ def test_sample_ranges_and_conditional_balance():
     images = zoo.sample(vae, "mlp_vae", 7, seed=1)
     assert images.shape == (7, 28, 28, 1) and images.min() >= -1.0 and images.max() <= 1.0
     np.testing.assert_array_equal(images, zoo.sample(vae, "mlp_vae", 7, seed=1))
+    # The Bernoulli means p in [0, 1] rescaled to 2p - 1: the negative half is used.
+    np.testing.assert_allclose(images, 2.0 * vae.sample(7, seed=1) - 1.0, atol=1e-6)
+    assert np.mean(images < 0) > 0.2
+    assert np.abs(images - zoo.sample(vae, "mlp_vae", 7, seed=2)).max() > 1e-3
     cgan = zoo.build("conditional_gan")
     np.testing.assert_array_equal(
         zoo.sample(cgan, "conditional_gan", 20, seed=2), cgan.generate(20, labels=np.arange(20) % 10, seed=2)

@@ -61,7 +61,7 @@ autograde: $(STAMP)
 # Mutation testing (mutmut): losses, theory, sampling, metrics, latent, adversarial and the
 # per-batch updates, each against its fast tests, in a private copy of the tree; prints
 # killed / total per module and writes the survivors to build/mutation/<module>.txt.
-# Not part of `make test`: about N hours for all modules on 2 cores. MODULES=losses (or
+# Not part of `make test`: about 1.5 hours for all seven modules on 2 cores. MODULES=losses (or
 # "losses sampling") runs some; MUTATION_JOBS=N runs N mutants at a time.
 MODULES ?=
 MUTATION_JOBS ?= 2

@@ -1,4 +1,4 @@
-"""Text data, sampling and the autoregressive language models."""
+"""Text data and the autoregressive language models (the samplers themselves: tests/test_sampling.py)."""
 
 import math
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import genai_tf
-from genai_tf import sampling, text
+from genai_tf import text
 from genai_tf.models import BigramLM, CausalTransformer, CharGRU
 from genai_tf.models.language import uniform_nll
 
@@ -125,57 +125,6 @@ def test_perplexity_of_a_uniform_model_is_the_vocabulary_size():
     model = BigramLM(VOCAB)
     inputs, targets = text.make_windows(np.random.default_rng(0).integers(0, VOCAB, 200), 8)
     assert text.perplexity(model.mean_nll(inputs, targets)) == pytest.approx(VOCAB, rel=1e-5)
-
-
-# --- sampling -----------------------------------------------------------------------------------
-
-
-def test_top_k_and_top_p_never_pick_outside_the_allowed_set():
-    rng = np.random.default_rng(0)
-    logits = rng.normal(size=(50, VOCAB)) * 2
-    for _ in range(20):
-        tokens = sampling.sample_next(logits, top_k=3, rng=rng)
-        allowed = np.argsort(-logits, axis=1)[:, :3]
-        assert all(t in row for t, row in zip(tokens, allowed))
-    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    for _ in range(20):
-        tokens = sampling.sample_next(logits, top_p=0.5, rng=rng)
-        for row, token in zip(probabilities, tokens):
-            # The token's rank: the mass of strictly more likely tokens must be below p.
-            assert row[row > row[token]].sum() < 0.5
-
-
-def test_filtered_sets_by_hand():
-    probabilities = np.array([[0.5, 0.3, 0.15, 0.05]])
-    kept = np.isfinite(sampling.filter_logits(np.log(probabilities), top_p=0.75))
-    assert kept.tolist() == [[True, True, False, False]]   # 0.5 + 0.3 = 0.8 reaches p = 0.75
-    kept = np.isfinite(sampling.filter_logits(np.log(probabilities), top_p=0.85))
-    assert kept.tolist() == [[True, True, True, False]]
-    kept = np.isfinite(sampling.filter_logits(np.log(probabilities), top_p=0.1))
-    assert kept.tolist() == [[True, False, False, False]]   # always the most likely one
-    assert np.isfinite(sampling.filter_logits(np.log(probabilities), top_k=1)).tolist() == [[True, False, False, False]]
-
-
-def test_temperature_sharpens_and_flattens():
-    logits = np.log([[0.7, 0.2, 0.1]])
-    counts = {}
-    for temperature in (0.1, 1.0, 10.0):
-        tokens = sampling.sample_next(np.repeat(logits, 4000, axis=0), temperature=temperature, rng=1)
-        counts[temperature] = np.bincount(tokens, minlength=3) / 4000
-    assert counts[0.1][0] > 0.99
-    np.testing.assert_allclose(counts[1.0], [0.7, 0.2, 0.1], atol=0.03)
-    assert counts[10.0].max() < 0.4
-
-
-def test_bad_sampling_arguments_are_rejected():
-    with pytest.raises(ValueError, match="temperature"):
-        sampling.sample_next([[0.0, 1.0]], temperature=0.0)
-    with pytest.raises(ValueError, match="temperature"):
-        sampling.sample_next([[0.0, 1.0]], temperature=-1.0)
-    with pytest.raises(ValueError, match="top_k"):
-        sampling.filter_logits([[0.0, 1.0]], top_k=3)
-    with pytest.raises(ValueError, match="top_p"):
-        sampling.filter_logits([[0.0, 1.0]], top_p=0.0)
 
 
 # --- models ---------------------------------------------------------------------------------------

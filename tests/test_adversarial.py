@@ -276,3 +276,104 @@ def test_gan_update_shows_the_discriminator_only_augmented_images():
     logs = gan_update(model.generator, model.discriminator, keras.optimizers.Adam(), keras.optimizers.Adam(),
                       real, 4, keras.random.SeedGenerator(0))
     assert abs(float(logs["real_prob"]) - float(logs["fake_prob"])) > 1e-4
+
+
+# --- inference mode, defaults, zero gradients, argument checks ---------------------------
+
+def dropout_classifier(seed=0, pixels=16, classes=3):
+    """linear_classifier's logits followed by Dropout(0.5): the same function in inference mode, random in training."""
+    linear = linear_classifier(seed, pixels, classes)
+    model = keras.Sequential([keras.Input((pixels,)), keras.layers.Dense(classes, use_bias=False), keras.layers.Dropout(0.5)])
+    model.layers[0].kernel.assign(linear.layers[0].kernel)
+    return model
+
+
+def hand_adversarial_batch(model, x, y, epsilon, step_size, seed):
+    """AdversarialTraining.adversarial_batch by hand: the seeded start, one signed step, both projections."""
+    noise = keras.random.uniform(x.shape, -epsilon, epsilon, seed=keras.random.SeedGenerator(seed)).numpy()
+    start = np.clip(x + noise, -1.0, 1.0)
+    stepped = np.clip(start + step_size * np.sign(hand_gradient(model, start, y)), x - epsilon, x + epsilon)
+    return np.clip(stepped, -1.0, 1.0)
+
+
+def test_attacks_and_evaluation_run_the_classifier_in_inference_mode_and_training_in_training_mode(batch):
+    x, y = batch
+    model, linear = dropout_classifier(), linear_classifier()
+    # Dropout active anywhere but training would make these differ from the linear model's values by hand.
+    np.testing.assert_allclose(adversarial.fgsm(model, x, y, 0.1), x + 0.1 * np.sign(hand_gradient(linear, x, y)), atol=1e-6)
+    np.testing.assert_allclose(
+        adversarial.pgd(model, x, y, 0.2, step_size=0.05, steps=3, seed=1),
+        adversarial.pgd(linear, x, y, 0.2, step_size=0.05, steps=3, seed=1),
+        atol=1e-6,
+    )
+    assert adversarial.robust_accuracy(model, x, y, adversarial.fgsm, epsilon=0.5) == adversarial.robust_accuracy(
+        linear, x, y, adversarial.fgsm, epsilon=0.5)
+    trainer = adversarial.AdversarialTraining(model, epsilon=0.1, seed=0)
+    np.testing.assert_allclose(trainer(x), linear(x), atol=1e-6)   # calling the wrapper: inference by default
+    adv = trainer.adversarial_batch(tf.constant(x), tf.constant(y)).numpy()
+    np.testing.assert_allclose(adv, hand_adversarial_batch(linear, x, y, 0.1, 0.125, seed=0), atol=1e-6)
+    cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    trainer.compile(optimizer=keras.optimizers.SGD(0.0), loss=cross_entropy)
+    assert trainer.evaluate(x, y, verbose=0, return_dict=True)["loss"] == pytest.approx(float(cross_entropy(y, linear(x))), rel=1e-5)
+    # fit runs the classifier in training mode: dropout on the logits moves the loss off its inference value.
+    trainer = adversarial.AdversarialTraining(dropout_classifier(), epsilon=0.1, seed=0)
+    trainer.compile(optimizer=keras.optimizers.SGD(0.0), loss=cross_entropy)
+    logs = trainer.train_on_batch(x, y, return_dict=True)
+    assert abs(logs["loss"] - float(cross_entropy(y, linear(adv)))) > 1e-3
+
+
+def test_pixels_with_zero_gradient_are_not_moved(batch):
+    x, y = batch
+    model = linear_classifier()
+    model.layers[0].kernel.assign(np.concatenate([np.zeros((1, 3), "float32"), model.layers[0].kernel.numpy()[1:]]))
+    assert np.all(hand_gradient(model, x, y)[:, 0] == 0)   # pixel 0 does not reach the logits
+    np.testing.assert_array_equal(adversarial.fgsm(model, x, y, 0.1).numpy()[:, 0], x[:, 0])
+    trainer = adversarial.AdversarialTraining(model, epsilon=0.1, seed=0)
+    adv = trainer.adversarial_batch(tf.constant(x), tf.constant(y)).numpy()
+    np.testing.assert_allclose(adv, hand_adversarial_batch(model, x, y, 0.1, 0.125, seed=0), atol=1e-6)
+
+
+def test_attack_and_trainer_defaults(batch):
+    x, y = batch
+    model = linear_classifier()
+    # PGD: 10 steps of 2.5 epsilon / 10 from a random start of seed 0.
+    np.testing.assert_allclose(
+        adversarial.pgd(model, x, y, 0.2),
+        adversarial.pgd(model, x, y, 0.2, step_size=0.05, steps=10, random_start=True, seed=0),
+        atol=1e-6,
+    )
+    # The trainer: seed 0 and a step of 1.25 epsilon by default; a step size given is the one used.
+    default = adversarial.AdversarialTraining(model, epsilon=0.1).adversarial_batch(tf.constant(x), tf.constant(y))
+    np.testing.assert_allclose(default, hand_adversarial_batch(model, x, y, 0.1, 0.125, seed=0), atol=1e-6)
+    small = adversarial.AdversarialTraining(model, epsilon=0.1, step_size=0.02).adversarial_batch(tf.constant(x), tf.constant(y))
+    np.testing.assert_allclose(small, hand_adversarial_batch(model, x, y, 0.1, 0.02, seed=0), atol=1e-6)
+    assert np.max(np.abs(small.numpy() - default.numpy())) > 1e-3
+
+
+def test_robust_accuracy_attacks_every_image_once_in_batches_of_500_by_default():
+    sizes = []
+
+    def spy(model, images, labels):
+        sizes.append(len(images))
+        return images
+
+    x = np.zeros((1001, 16), "float32")
+    y = np.argmax(linear_classifier()(x), -1)   # every image classified as its label
+    assert adversarial.robust_accuracy(linear_classifier(), x, y, spy) == 1.0
+    assert sizes == [500, 500, 1]
+    with pytest.raises(ValueError, match=r"^batch_size must be a positive integer"):
+        adversarial.robust_accuracy(linear_classifier(), x, y, spy, batch_size=0)
+
+
+def test_attacks_name_each_bad_argument_and_take_float64_images(batch):
+    x, y = batch
+    model = linear_classifier()
+    with pytest.raises(ValueError, match=r"^images must be a batch \(N, \.\.\.\) and labels a vector \(N,\) of class"):
+        adversarial.fgsm(model, x[:, 0], y, 0.1)   # one number per example: no batch of images
+    with pytest.raises(ValueError, match=r"^pixel_range must be \(low, high\) with low < high"):
+        adversarial.fgsm(model, x, y, 0.1, pixel_range=(0.5, 0.5))
+    with pytest.raises(ValueError, match=r"^steps must be a positive integer"):
+        adversarial.pgd(model, x, y, 0.1, steps=0)
+    attacked = adversarial.fgsm(model, x.astype(np.float64), y, 0.1)
+    assert attacked.dtype == tf.float32
+    np.testing.assert_allclose(attacked, adversarial.fgsm(model, x, y, 0.1), atol=1e-6)

@@ -84,6 +84,14 @@ def draws():
     )
 
 
+def test_set_seed_switches_on_op_determinism_and_off_the_dependency_optimizer():
+    from tensorflow.python.framework.config import is_op_determinism_enabled   # no public getter
+
+    config.set_seed(0)
+    assert is_op_determinism_enabled()
+    assert tf.config.optimizer.get_experimental_options()["dependency_optimization"] is False
+
+
 def test_set_seed_makes_draws_repeatable():
     config.set_seed(3)
     first = draws()

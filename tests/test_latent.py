@@ -158,3 +158,82 @@ def test_the_search_raises_the_map_objective(vae):
         latent.denoise(vae, images, flip_probability=0.5)
     with pytest.raises(ValueError, match="steps"):
         latent.denoise(vae, images, steps=-1)
+
+
+def test_interpolation_and_grid_arguments_at_their_boundaries_and_float32_results():
+    # Two steps are the two ends; one step, a bool, a matrix or a zero vector is refused with its own message.
+    np.testing.assert_array_equal(latent.lerp([0.0, 1.0], [2.0, 3.0], 2), [[0.0, 1.0], [2.0, 3.0]])
+    for bad in (1, True, 2.0):
+        with pytest.raises(ValueError, match=r"^steps must be an integer >= 2"):
+            latent.lerp([0.0], [1.0], bad)
+    with pytest.raises(ValueError, match=r"^z0 and z1 must be vectors of one shape"):
+        latent.lerp([[0.0, 1.0]], [[1.0, 0.0]], 3)
+    with pytest.raises(ValueError, match=r"^slerp needs non-zero vectors"):
+        latent.slerp([0.0, 0.0], [1.0, 0.0], 3)
+    for path in (latent.lerp([0, 1], [1, 0], 3), latent.slerp([0, 1], [1, 0], 3)):
+        assert path.dtype == np.float32
+    # Rounding puts the cosine of these (anti)parallel pairs just outside [-1, 1]: it is clipped before arccos.
+    z0 = np.array([0.1, 0.1, 0.2])
+    for z1 in (1.3 * z0, -1.3 * z0):
+        cosine = np.dot(z0, z1) / (np.linalg.norm(z0) * np.linalg.norm(z1))
+        assert abs(cosine) > 1.0
+        np.testing.assert_allclose(latent.slerp(z0, z1, 3), latent.lerp(z0, z1, 3))
+    # The grid: two points a side at the default 5% and 95% quantiles; size 1, a bool, quantile 0 or 0.5 refused.
+    grid = latent.gaussian_grid(2)
+    assert grid.dtype == np.float32
+    low, high = norm.ppf([0.05, 0.95])
+    np.testing.assert_allclose(grid, [[low, high], [high, high], [low, low], [high, low]], rtol=1e-6)
+    for bad in (1, True, 2.5):
+        with pytest.raises(ValueError, match=r"^size must be an integer >= 2"):
+            latent.gaussian_grid(bad)
+    for bad in (0.0, 0.5):
+        with pytest.raises(ValueError, match=r"^quantile must be in \(0, 0.5\)"):
+            latent.gaussian_grid(3, quantile=bad)
+
+
+def test_repair_defaults_learning_rates_and_input_types(vae):
+    images, mask = BINARY[:2], np.zeros((28, 28, 1), np.float32)
+    mask[:14] = 1.0
+    # The defaults: 200 Adam steps at learning rate 0.05 (inpaint, the search); no steps for denoise.
+    default_code = latent.map_latent_search(vae, images)
+    np.testing.assert_allclose(default_code, latent.map_latent_search(vae, images, steps=200, learning_rate=0.05), atol=1e-6)
+    assert np.max(np.abs(default_code - latent.map_latent_search(vae, images, steps=199))) > 1e-6
+    np.testing.assert_allclose(
+        latent.inpaint(vae, images, mask), latent.inpaint(vae, images, mask, steps=200, learning_rate=0.05), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        latent.denoise(vae, images, steps=5),
+        np.asarray(vae.decode(latent.map_latent_search(vae, images, steps=5, learning_rate=0.05))),
+        atol=1e-6,
+    )
+    # A learning rate given is the one used.
+    fast = latent.map_latent_search(vae, images, mask, steps=5, learning_rate=0.3)
+    assert np.max(np.abs(fast - latent.map_latent_search(vae, images, mask, steps=5))) > 1e-3
+    np.testing.assert_allclose(
+        latent.inpaint(vae, images, mask, steps=5, learning_rate=0.3)[:, 14:], np.asarray(vae.decode(fast))[:, 14:], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        latent.denoise(vae, images, steps=5, learning_rate=0.3),
+        np.asarray(vae.decode(latent.map_latent_search(vae, images, steps=5, learning_rate=0.3))),
+        atol=1e-6,
+    )
+    # float64 images and an integer mask give the float32 results of float32 ones.
+    as_float64, integer_mask = images.astype(np.float64), mask.astype(np.int64)
+    np.testing.assert_allclose(
+        latent.map_latent_search(vae, as_float64, integer_mask, steps=3),
+        latent.map_latent_search(vae, images, mask, steps=3),
+        atol=1e-6,
+    )
+    for repaired in (latent.inpaint(vae, as_float64, integer_mask, steps=3), latent.denoise(vae, as_float64)):
+        assert repaired.dtype == np.float32
+    # Bad arguments name themselves.
+    for bad in (-1, True, 1.5):
+        with pytest.raises(ValueError, match=r"^steps must be an integer >= 0"):
+            latent.map_latent_search(vae, images, steps=bad)
+    for bad in (0.0, -0.1):
+        with pytest.raises(ValueError, match=r"^learning_rate must be > 0"):
+            latent.map_latent_search(vae, images, learning_rate=bad)
+    with pytest.raises(ValueError, match=r"^mask must have the shape of one image or of the whole batch"):
+        latent.inpaint(vae, images, np.ones((28, 28)), steps=1)
+    with pytest.raises(ValueError, match=r"^mask must hold 1 for observed pixels and 0 for missing ones"):
+        latent.inpaint(vae, images, np.full((28, 28, 1), 0.5), steps=1)

@@ -9,7 +9,7 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 
 import genai_tf
-from genai_tf import data, training
+from genai_tf import data, metrics, training
 from genai_tf.losses import minimax_discriminator_loss, minimax_generator_loss, modified_generator_loss
 from genai_tf.metrics import (
     classifier_inception_score,
@@ -670,3 +670,75 @@ def test_precision_recall_hand_computed_and_batched():
 def test_precision_recall_rejects_bad_k(k, batch_size, match):
     with pytest.raises(ValueError, match=match):
         precision_recall(np.zeros((3, 2)), np.ones((10, 2)), k=k, batch_size=batch_size)
+
+
+# --- boundaries, defaults, batching and messages of the sample metrics ---------------------
+
+def test_precision_recall_counts_a_point_on_a_ball_boundary_and_does_not_depend_on_the_batch_size():
+    # 1-D, k = 1: every fake ball has squared radius 1; the real point 4 lies on the ball of the fake point 3.
+    fake = np.array([[0.0], [1.0], [2.0], [3.0]])
+    real = np.array([[4.0], [10.0], [11.0]])
+    assert metrics.precision_recall(real, fake, k=1) == (1.0, pytest.approx(1 / 3))   # the ball of 4 holds every fake
+    # Blocks of 2 or 7 rows against one block of 500: the same radii, the same counts.
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(30, 3)), rng.normal(1.5, 0.5, size=(23, 3))
+    whole = metrics.precision_recall(a, b, k=3, batch_size=500)
+    assert 0 < whole[0] < 1 and 0 < whole[1] < 1
+    assert metrics.precision_recall(a, b, k=3, batch_size=2) == whole
+    assert metrics.precision_recall(a, b, k=3, batch_size=7) == whole
+    assert metrics.precision_recall(a, b) == whole                       # k = 3 by default
+    assert metrics.precision_recall(a, b, k=4) != whole
+    with pytest.raises(ValueError, match=r"^real_features and fake_features must be \(N, d\) arrays"):
+        metrics.precision_recall(a[:, :2], b)
+    with pytest.raises(ValueError, match=r"^k must be smaller than the number of samples in each set"):
+        metrics.precision_recall(a[:3], b, k=3)
+
+
+def test_feature_metrics_accept_their_smallest_inputs_and_name_bad_ones():
+    two = np.array([[0.0, 1.0], [1.0, 0.0]])
+    assert metrics.frechet_distance(two, two) == pytest.approx(0.0, abs=1e-12)   # N = 2 is enough
+    with pytest.raises(ValueError, match=r"^features_a and features_b must be \(N, d\) arrays with the same d and N >= 2"):
+        metrics.frechet_distance(two[:1], two)
+    with pytest.raises(ValueError, match=r"N >= 2. Received: features_a.shape=\(2, 2\), features_b.shape=\(1, 2\)"):
+        metrics.frechet_distance(two, two[:1])
+    # Integer features are read as float64 (not truncated): the FD of a shifted copy is the squared shift.
+    integers = np.array([[0, 0], [1, 3], [2, 1]])
+    assert metrics.frechet_distance(integers, integers + np.array([[1, 0]]) / 2) == pytest.approx(0.25)
+
+
+def test_kernel_distance_defaults_subset_sizes_and_unequal_sets():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(1100, 2)), rng.normal(0.3, 1.0, size=(1050, 2))
+    # The defaults: 10 subsets of 1,000 rows drawn with seed 0.
+    default = metrics.kernel_distance(a, b)
+    assert default == metrics.kernel_distance(a, b, num_subsets=10, subset_size=1000, seed=0)
+    assert default != metrics.kernel_distance(a, b, num_subsets=10, subset_size=1000, seed=1)
+    # Subsets are at most the smaller set (20 rows here), drawn without replacement, and 2 rows are enough.
+    small = metrics.kernel_distance(a[:50], b[:20], num_subsets=3, subset_size=1000)
+    assert small == metrics.kernel_distance(a[:50], b[:20], num_subsets=3, subset_size=20)
+    same = metrics.kernel_distance(a[:20], a[:20], num_subsets=3, subset_size=20)
+    assert same[1] == pytest.approx(0.0, abs=1e-12)   # every subset is the whole set, in another order
+    assert np.isfinite(metrics.kernel_distance(a[:2], b[:2], num_subsets=1, subset_size=2)[0])
+    with pytest.raises(ValueError, match="subset_size"):
+        metrics.kernel_distance(a, b, subset_size=1)
+
+
+def test_inception_score_edge_cases_and_the_row_named_in_errors():
+    assert metrics.classifier_inception_score(np.ones((3, 1))) == (1.0, 0.0)   # one class: IS = 1
+    assert metrics.classifier_inception_score(np.eye(4), num_splits=4) == (1.0, 0.0)   # one row per split
+    with pytest.raises(ValueError, match=r"^probabilities must be an \(N, num_classes\) array of class probabilities"):
+        metrics.classifier_inception_score(np.ones(3))
+    with pytest.raises(ValueError, match=r"^probabilities needs at least one row per split"):
+        metrics.classifier_inception_score(np.eye(4), num_splits=5)
+    negative = np.full((4, 2), 0.5)
+    negative[2] = [1.5, -0.5]
+    with pytest.raises(ValueError, match=r"^probabilities must be non-negative .* in row 2$"):
+        metrics.classifier_inception_score(negative)
+    off = np.full((4, 2), 0.5)
+    off[1] = [0.5, 0.49]   # sums to 0.99: 1e-2 away
+    off[3] = [0.5, 0.5009]   # within 1e-3: accepted on its own
+    with pytest.raises(ValueError, match=r"^each row of probabilities must sum to 1 within 1e-3 .* row 1 sums to 0.99"):
+        metrics.classifier_inception_score(off)
+    almost = np.full((4, 2), 0.5)
+    almost[3] = [0.5, 0.5009]
+    assert metrics.classifier_inception_score(almost)[0] == pytest.approx(1.0, abs=1e-6)

@@ -271,3 +271,25 @@ def test_sampling_noise_of_the_wrong_size_is_rejected(trained_vae):
     """
     with pytest.raises(ValueError, match=r"'decoder'.*expected shape=\(None, 2\), found shape=\(3, 100\)"):
         trained_vae.decode(np.zeros((3, 100), "float32"))
+
+
+def test_evaluate_reports_the_elbo_terms_at_the_full_kl_weight():
+    # beta = 2 with a 10-step warm-up: training at step 0 would weigh the KL by 0, evaluation by beta itself.
+    vae = _small_vae(beta=2.0, kl_warmup_steps=10, seed=3)
+    images = BINARY[:8]
+    state = np.asarray(vae.seed_generator.state).copy()
+    logs = vae.evaluate(images, batch_size=8, verbose=0, return_dict=True)
+    # By hand: the same reparameterisation draw (a generator in the state the model's was in), one batch.
+    replay = keras.random.SeedGenerator(3)
+    replay.state.assign(state)
+    z_mean, z_log_var = vae.encode(images)
+    z = reparameterize(z_mean, z_log_var, seed=replay)
+    log_likelihood = np.asarray(vae.log_likelihood(images, vae.decode_logits(z)), np.float64)
+    kl = np.asarray(gaussian_kl_divergence(z_mean, z_log_var), np.float64)
+    assert kl.mean() > 1e-3   # the KL term is not negligible, so its weight shows
+    assert logs["kl_weight"] == 2.0
+    assert logs["kl_loss"] == pytest.approx(kl.mean(), rel=1e-5)
+    assert logs["reconstruction_loss"] == pytest.approx(-log_likelihood.mean(), rel=1e-5)
+    assert logs["loss"] == pytest.approx(-log_likelihood.mean() + 2.0 * kl.mean(), rel=1e-5)
+    assert logs["elbo"] == pytest.approx((log_likelihood - kl).mean(), rel=1e-5)
+    assert int(vae.optimizer.iterations) == 0   # evaluation trains nothing

@@ -105,7 +105,10 @@ MODULES = {
             "genai_tf/models/wgan_gp.py": ["WGANGP.train_step"],
             "genai_tf/models/vae.py": ["VAE._terms", "VAE._record", "VAE.train_step", "VAE.test_step"],
         },
-        ["tests/test_models.py", "tests/test_training.py", "tests/test_vae.py", "tests/test_distribute.py"],
+        [
+            "tests/test_updates.py", "tests/test_models.py", "tests/test_training.py", "tests/test_vae.py",
+            "tests/test_metrics.py", "tests/test_distribute.py",
+        ],
         # Not the slow tests of other things: the kill-and-resume run (its child trains for a
         # minute), the save/load round trips, the progress bar and the importance weights.
         select=(

@@ -198,6 +198,21 @@ def test_step_factories_name_bad_arguments_and_accept_their_smallest_values():
 
 
 @pytest.mark.parametrize("kind", ["gan", "wgan_gp"])
+@pytest.mark.parametrize("outside", ["generator", "critic"])
+def test_steps_refuse_each_network_created_outside_the_strategy_scope(kind, outside):
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        inside = flagged_networks()
+        optimizers = frozen_optimizers()
+    generator, critic = flagged_networks(init_seed=1)   # outside the scope
+    networks = (generator, inside[1]) if outside == "generator" else (inside[0], critic)
+    factory = training.make_gan_train_step if kind == "gan" else training.make_wgan_gp_train_step
+    name = outside if outside == "generator" or kind == "wgan_gp" else "discriminator"
+    with pytest.raises(ValueError, match=f"{name} was created outside strategy.scope"):
+        factory(*networks, *optimizers, LATENT_DIM, strategy=strategy)
+
+
+@pytest.mark.parametrize("kind", ["gan", "wgan_gp"])
 def test_steps_under_a_one_device_strategy_are_the_plain_steps(kind):
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     with strategy.scope():
@@ -223,6 +238,7 @@ def test_steps_under_a_one_device_strategy_are_the_plain_steps(kind):
 
 MODELS = {
     "GAN": lambda seed: GAN(latent_dim=4, image_shape=(4, 4, 1), seed=seed),
+    "DCGAN": lambda seed: DCGAN(latent_dim=4, width=4, dropout=0.0, seed=seed),
     "DCGAN+DiffAugment": lambda seed: DCGAN(latent_dim=4, width=4, dropout=0.0, diff_augment="translation,cutout", seed=seed),
     "ConditionalGAN": lambda seed: ConditionalGAN(latent_dim=4, width=4, dropout=0.0, seed=seed),
     "WGANGP": lambda seed: WGANGP(latent_dim=4, width=4, n_critic=2, seed=seed),
@@ -230,9 +246,11 @@ MODELS = {
 }
 
 
-def _one_step(name, seed, weights=None):
+def _one_step(name, seed, weights=None, stir=False):
     keras.utils.set_random_seed(0)   # the same initial weights and Dropout layers' seeds for every model
     model = MODELS[name](seed)
+    if stir:
+        keras.random.normal((1,))   # moves Keras's global generator: a draw from it would differ now
     if name == "VAE":
         model.compile(keras.optimizers.SGD(0.1))
         images = np.random.default_rng(1).integers(0, 2, (8, 28, 28, 1)).astype("float32")
@@ -250,9 +268,10 @@ def _one_step(name, seed, weights=None):
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_train_step_draws_from_the_models_seed(name):
-    # Three models with the same initial weights: seeds 5, 5 and 6. Only the model's seed tells the last apart.
+    # Three models with the same initial weights: seeds 5, 5 and 6. Only the model's seed tells the last apart,
+    # and the global generator moved before the second: every draw comes from the model's own seed.
     initial, first = _one_step(name, 5)
-    _, again = _one_step(name, 5, weights=initial)
+    _, again = _one_step(name, 5, weights=initial, stir=True)
     _, other = _one_step(name, 6, weights=initial)
     assert max(np.abs(a - b).max() for a, b in zip(first, initial)) > 1e-4   # the step moved the weights
     for a, b in zip(first, again):

@@ -35,6 +35,13 @@ def test_spectral_normalization_step_is_numpy_power_iteration_and_converges_to_u
     wrapped = keras.layers.SpectralNormalization(dense, power_iterations=1)
     x = rng.standard_normal((4, 20)).astype("float32")
     wrapped(x)
+    # A kernel with singular values 3, 1.5, 1, ...: a gap of 2 makes 40 power iterations converge from any
+    # start. (Keras's random kernel depends on the global random state, so on the test order; with 2 of 30
+    # global seeds its gap was too small for 40 iterations to reach 1e-3.)
+    left, _ = np.linalg.qr(rng.standard_normal((20, 12)))
+    right, _ = np.linalg.qr(rng.standard_normal((12, 12)))
+    singular_values = np.concatenate([[3.0, 1.5], np.linspace(1.0, 0.1, 10)])
+    dense.kernel.assign((left * singular_values) @ right.T)
     kernel, u = dense.kernel.numpy().astype(np.float64), wrapped.vector_u.numpy().astype(np.float64)
     v = u @ kernel.T
     v /= np.linalg.norm(v)

@@ -1,0 +1,67 @@
+"""JSON records on disk: one atomic writer and one reader with clear errors.
+
+A record is written to a temporary file in the same folder, flushed to disk
+and renamed over the target, so a reader sees the old record or the new one,
+never half of one, whatever kills the writer. NaN and infinities are refused
+(JSON has no such numbers).
+
+Example:
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> write_json(folder / "run.json", {"steps": 3})
+>>> read_json(folder / "run.json")
+{'steps': 3}
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+class RecordError(ValueError):
+    """A JSON record that is missing, unreadable or not an object."""
+
+
+def write_json(path, record, indent=1, compact=False):
+    """Write ``record`` to ``path`` atomically (temporary file, fsync, rename).
+
+    Args:
+        path: the target file; its folder must exist.
+        record: a JSON-serialisable value, without NaN or infinities.
+        indent: indentation of the pretty form.
+        compact: write without spaces or newlines (large caches).
+    """
+    path = Path(path)
+    text = json.dumps(record, separators=(",", ":")) if compact else json.dumps(record, indent=indent, allow_nan=False)
+    if compact:
+        json.dumps(record, allow_nan=False)  # the same refusal of NaN in either form
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text + ("" if compact else "\n"))
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_json(path, what="record"):
+    """The JSON object in ``path``; RecordError naming the file when it is missing, damaged or not an object.
+
+    Args:
+        path: the file to read.
+        what: what the file is, for the error ("settings", "vocabulary").
+    """
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecordError(f"The {what} file {path} is missing.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RecordError(f"The {what} file {path} cannot be read as JSON ({error}).") from None
+    if not isinstance(record, dict):
+        raise RecordError(f"The {what} file {path} holds {type(record).__name__}, not a JSON object.")
+    return record

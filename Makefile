@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-random lab venv benchmark bench assignments autograde mutation clean
+.PHONY: run test test-random lab venv benchmark bench assignments autograde notebook-sources sync-notebooks \
+	mutation clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +58,24 @@ assignments: $(STAMP)
 autograde: $(STAMP)
 	$(NBGRADER) autograde "$(ASSIGNMENT)" --force
 	$(NBGRADER) export
+
+# Notebooks reviewable as text: each notebook (notebooks/NN_topic.ipynb and the assignment
+# sources) is paired with a MyST markdown source beside it, NN_topic.md, holding its cells
+# without outputs (notebooks/jupytext.toml declares the pairing). Review a notebook's change
+# in its .md's diff; tests/test_notebook_sources.py fails when a pair has drifted apart.
+# `make notebook-sources` rewrites every .md from its .ipynb: run it after changing cells in
+# a .ipynb (a re-run changes only outputs; in Jupyter Lab, saving a notebook updates its .md).
+# `make sync-notebooks` brings edited .md files back into their .ipynb: the cells come from
+# the .md, the stored outputs, execution counts and notebook metadata stay in the .ipynb
+# (a cell whose source changed keeps its old outputs until the notebook is re-run).
+# Each overwrites one side of every pair with the other: run the one whose side you edited.
+NOTEBOOK_FILES = $(wildcard notebooks/[0-9][0-9]_*.ipynb) $(wildcard notebooks/assignments/source/*/*.ipynb)
+
+notebook-sources: $(STAMP)
+	$(BIN)/jupytext --quiet --to md:myst $(NOTEBOOK_FILES)
+
+sync-notebooks: $(STAMP)
+	$(BIN)/jupytext --quiet --update --to ipynb $(NOTEBOOK_FILES:.ipynb=.md)
 
 # Mutation testing (mutmut): losses, theory, sampling, metrics, latent, adversarial and the
 # per-batch updates, each against its fast tests, in a private copy of the tree; prints

@@ -33,7 +33,7 @@ def dense_flops(model, batch_size):
 
 
 def gan_step_flops(generator, discriminator, batch_size):
-    """Dense-layer FLOPs of one fused GAN step (``genai_tf.training.gan_update``), forward and backward.
+    """Dense-layer FLOPs of one fused GAN step (``genai_tf.models.updates.gan_update``), forward and backward.
 
     Formula (G, D: the forward FLOPs of all Dense layers of each network on
     one batch; G1, D1: those of its first Dense layer; a layer's backward pass

@@ -37,8 +37,8 @@ import tensorflow as tf
 
 import genai_tf
 import genai_tf.config
-from genai_tf import augment, data, metrics
-from genai_tf.cli import positive_int
+from genai_tf import augment, classifier, datasets, metrics
+from genai_tf.validation import positive_int_arg as positive_int
 from genai_tf.models import DCGAN
 
 from _common import matmul_gflops
@@ -83,14 +83,14 @@ def main(argv=None):
         raise SystemExit(f"{out} holds a run of these settings: pass --resume to extend it, or delete it first")
     genai_tf.config.quiet_tensorflow()
     genai_tf.set_seed(args.seed)
-    train_images, _ = data.load("mnist_sample", "train", pixel_range=(-1, 1))
-    test_images, _ = data.load("mnist_sample", "test", pixel_range=(-1, 1))
+    train_images, _ = datasets.load("mnist_sample", "train", pixel_range=(-1, 1))
+    test_images, _ = datasets.load("mnist_sample", "test", pixel_range=(-1, 1))
     if args.images > len(train_images):
         raise SystemExit(f"--images must be at most {len(train_images)}. Received: {args.images}")
     rng = np.random.default_rng(args.seed)
     gan_images = train_images[np.sort(rng.choice(len(train_images), args.images, replace=False))]
-    classifier = metrics.load_classifier()
-    test_features = metrics.classifier_features(test_images, classifier)
+    evaluation_classifier = classifier.load_classifier()
+    test_features = classifier.classifier_features(test_images, evaluation_classifier)
     record = {
         "settings": vars(args),
         "machine": {"platform": platform.platform(), "processor": platform.processor(),
@@ -111,7 +111,7 @@ def main(argv=None):
             gan = DCGAN(latent_dim=100, width=args.width, dropout=0.0, diff_augment=policy, seed=args.seed)
             gan.compile()
             record["runs"][name] = {"policy": policy, "steps": [], "fd": [], "d_gap": [], "seconds": 0.0}
-        batches = iter(data.make_dataset(gan_images, batch_size=64, seed=args.seed + first_step, repeat=True))
+        batches = iter(datasets.make_dataset(gan_images, batch_size=64, seed=args.seed + first_step, repeat=True))
         runs[name] = (gan, batches)
 
     for step in range(first_step + args.eval_every, args.steps + 1, args.eval_every):
@@ -121,7 +121,7 @@ def main(argv=None):
                 gan.train_on_batch(next(batches))
             run = record["runs"][name]
             run["seconds"] += time.perf_counter() - start
-            fake_features = metrics.classifier_features(gan.generate(args.samples, seed=7), classifier)
+            fake_features = classifier.classifier_features(gan.generate(args.samples, seed=7), evaluation_classifier)
             run["steps"].append(step)
             run["fd"].append(round(metrics.frechet_distance(fake_features, test_features), 2))
             run["d_gap"].append(round(discriminator_gap(gan, gan_images, test_images), 4))

@@ -16,7 +16,8 @@ import time
 
 import genai_tf
 import genai_tf.config
-from genai_tf import language_zoo, text
+from genai_tf import metrics, recipes, tokens
+from genai_tf.datasets.text import load_text
 from genai_tf.models import BigramLM
 
 KEYS = {"gru": "char_gru", "transformer": "char_transformer"}
@@ -30,26 +31,26 @@ def main():
     args = parser.parse_args()
 
     genai_tf.config.quiet_tensorflow()
-    train_text, test_text = text.load_text("train"), text.load_text("test")
-    vocabulary = text.CharVocabulary(train_text)
+    train_text, test_text = load_text("train"), load_text("test")
+    vocabulary = tokens.CharVocabulary(train_text)
     train_ids = vocabulary.encode(train_text)
-    test_inputs, test_targets = text.make_windows(vocabulary.encode(test_text), args.context)
+    test_inputs, test_targets = tokens.make_windows(vocabulary.encode(test_text), args.context)
     bigram = BigramLM(vocabulary.size)
     bigram.fit_counts(train_ids)
-    print(f"bigram: held-out {text.bits_per_character(bigram.mean_nll(test_inputs, test_targets)):.3f} bits/char")
+    print(f"bigram: held-out {metrics.nats_to_bits(bigram.mean_nll(test_inputs, test_targets)):.3f} bits/char")
 
     for name in args.models:
-        key = KEYS[name]   # the recipe of notebook 09 (genai_tf.language_zoo); --context changes the windows only
+        recipe = recipes.get(KEYS[name])   # the recipe of notebook 09 (genai_tf.recipes); --context changes the windows only
         genai_tf.set_seed(0)
-        model = language_zoo.build(key, vocabulary.size, context_length=args.context)
-        data = text.random_windows(train_ids, args.context, language_zoo.entry(key).batch_size, seed=0)
-        model.compile(optimizer=language_zoo.make_optimizer(key, args.epochs * len(data)))
+        model = recipe.build(vocabulary.size, context_length=args.context)
+        data = tokens.random_windows(train_ids, args.context, recipe.batch_size, seed=0)
+        model.compile(optimizer=recipe.make_optimizer(args.epochs * len(data)))
         start = time.perf_counter()
         for epoch in range(1, args.epochs + 1):
             epoch_start = time.perf_counter()
             model.fit(data, epochs=1, verbose=0)
             epoch_seconds = time.perf_counter() - epoch_start
-            bits = text.bits_per_character(model.mean_nll(test_inputs, test_targets))
+            bits = metrics.nats_to_bits(model.mean_nll(test_inputs, test_targets))
             print(
                 f"{name}: epoch {epoch}, {time.perf_counter() - start:.0f} s, "
                 f"{len(data) / epoch_seconds:.2f} steps/s (epoch 1 includes tracing), held-out {bits:.3f} bits/char",

@@ -67,7 +67,7 @@ import budgets
 import genai_tf
 import genai_tf.config
 from _common import gan_step_flops, matmul_gflops, time_per_step
-from genai_tf import data
+from genai_tf import datasets
 from genai_tf.models import DCGAN, GAN, VAE
 from genai_tf.training import make_gan_train_step
 
@@ -225,8 +225,8 @@ def mlp_gan(images, batch_size, args):
 def other_models(args):
     """(d): DCGAN (fit and fused step) and the MLP and convolutional VAEs (fit), images per second."""
     timing = dict(repeats=args.repeats, warmup=args.warmup)
-    gan_images, _ = data.load("mnist_sample", "train", pixel_range=(-1, 1))
-    vae_images, _ = data.load("mnist_sample", "train", pixel_range=(0, 1))   # a Bernoulli decoder needs [0, 1]
+    gan_images, _ = datasets.load("mnist_sample", "train", pixel_range=(-1, 1))
+    vae_images, _ = datasets.load("mnist_sample", "train", pixel_range=(0, 1))   # a Bernoulli decoder needs [0, 1]
     gan_batches = cut_batches(gan_images, DCGAN_BATCH_SIZE)
     vae_batches = cut_batches(vae_images, VAE_BATCH_SIZE)
     results = {}
@@ -387,7 +387,7 @@ def main(argv=None):
 
     peaks = [matmul_gflops() for _ in range(args.repeats)]
     peak = statistics.median(peaks)
-    images, _ = data.load("mnist_sample", "train", pixel_range=(-1, 1))
+    images, _ = datasets.load("mnist_sample", "train", pixel_range=(-1, 1))
     by_batch = {batch: mlp_gan(images, batch, args) for batch in args.batch_sizes}
     for result in by_batch.values():
         fused = result["loops"]["fused"]

@@ -18,7 +18,7 @@ import genai_tf
 import keras
 
 from _common import gan_step_flops, matmul_gflops, time_per_step
-from genai_tf.data import make_dataset, ring_of_gaussians
+from genai_tf.datasets import make_dataset, ring_of_gaussians
 from genai_tf.models import build_mlp_discriminator, build_mlp_generator
 from genai_tf.training import make_gan_train_step
 

@@ -11,20 +11,20 @@ al., "Towards Deep Learning Models Resistant to Adversarial Attacks", ICLR
 2018 (https://arxiv.org/abs/1706.06083, PGD and adversarial training).
 """
 
+import math
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from genai_tf.models.base import check_positive_int
+from genai_tf.validation import float_in, positive_int
 
 _cross_entropy = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
 
 
 def _check_epsilon(epsilon):
-    """The max-norm budget as a float, or a ValueError naming it."""
-    if not np.isfinite(epsilon) or epsilon < 0:
-        raise ValueError(f"epsilon must be a finite number >= 0. Received: epsilon={epsilon!r}")
-    return float(epsilon)
+    """The max-norm budget as a finite float >= 0, or a ValueError naming it."""
+    return float_in(epsilon, 0.0, math.inf, "epsilon", include_low=True, include_high=False)
 
 
 def _check(images, labels, epsilon, pixel_range):
@@ -94,7 +94,7 @@ def pgd(model, images, labels, epsilon, step_size=None, steps=10, random_start=T
         A float32 tensor of adversarial images within epsilon of ``images`` and within ``pixel_range``.
     """
     images, labels = _check(images, labels, epsilon, pixel_range)
-    steps = check_positive_int(steps, "steps")
+    steps = positive_int(steps, "steps")
     step_size = 2.5 * epsilon / steps if step_size is None else float(step_size)
     low, high = pixel_range
     lower = tf.maximum(images - epsilon, low)
@@ -120,7 +120,7 @@ def robust_accuracy(model, images, labels, attack, batch_size=500, **attack_kwar
 
     Example: ``robust_accuracy(classifier, x, y, pgd, epsilon=0.2, steps=20)``.
     """
-    check_positive_int(batch_size, "batch_size")
+    batch_size = positive_int(batch_size, "batch_size")
     labels = np.asarray(labels)
     correct = 0
     for start in range(0, len(labels), batch_size):

@@ -15,6 +15,8 @@ Training", NeurIPS 2020 (https://arxiv.org/abs/2006.10738).
 import keras
 import tensorflow as tf
 
+from genai_tf.validation import float_in
+
 POLICIES = ("color", "translation", "cutout")
 
 
@@ -48,6 +50,13 @@ def color(images, seed):
         saturation: m_c + 2 r (x - m_c), m_c the mean over channels (no change for one channel)
         contrast:   m + (r + 0.5) (x - m), m the mean over pixels and channels
     Images are in [-1, 1]; the result is not clipped (it stays differentiable).
+
+    Args:
+        images: float tensor (batch, height, width, channels).
+        seed: a ``keras.random.SeedGenerator``, an int or None.
+
+    Returns:
+        A tensor of the shape of ``images``: per image an affine map of its pixel values.
     """
     batch_size = tf.shape(images)[0]
     images = images + (_uniform(batch_size, seed) - 0.5)
@@ -62,8 +71,17 @@ def translation(images, seed, ratio=0.125):
 
     Whole-pixel shifts drawn per image; implemented with a padded gather, so
     the gradient with respect to the images is a shifted copy of the upstream
-    gradient.
+    gradient. ``ratio=0`` shifts nothing (the identity).
+
+    Args:
+        images: float tensor (batch, height, width, channels) in [-1, 1].
+        seed: a ``keras.random.SeedGenerator``, an int or None.
+        ratio: the largest shift as a fraction of the height (width), in [0, 1].
+
+    Returns:
+        A tensor of the shape of ``images``; pixels shifted in from outside are -1.
     """
+    ratio = float_in(ratio, 0.0, 1.0, "ratio", include_low=True)
     shape = tf.shape(images)
     batch_size, height, width = shape[0], shape[1], shape[2]
     max_dy = tf.cast(tf.cast(height, tf.float32) * ratio + 0.5, tf.int32)
@@ -82,8 +100,19 @@ def cutout(images, seed, ratio=0.5):
     """Set a random square of side ``ratio`` x the image size in each image to 0 (mid-grey in [-1, 1]).
 
     As in DiffAugment the square is multiplied by a mask, so its pixels get a
-    zero gradient and the rest pass the gradient unchanged.
+    zero gradient and the rest pass the gradient unchanged. The square's
+    centre is drawn per image and the square may be cut by the border.
+    ``ratio=0`` cuts nothing (the identity).
+
+    Args:
+        images: float tensor (batch, height, width, channels).
+        seed: a ``keras.random.SeedGenerator``, an int or None.
+        ratio: the square's side as a fraction of the height (width), in [0, 1].
+
+    Returns:
+        A tensor of the shape of ``images``; the square's pixels are exactly 0.
     """
+    ratio = float_in(ratio, 0.0, 1.0, "ratio", include_low=True)
     shape = tf.shape(images)
     batch_size, height, width = shape[0], shape[1], shape[2]
     size_y = tf.cast(tf.cast(height, tf.float32) * ratio + 0.5, tf.int32)
@@ -103,7 +132,7 @@ def diff_augment(images, policy="color,translation,cutout", seed=None):
     """Apply the policy's operations, in the order given, with fresh random draws per image.
 
     Call it on the real and on the generated images every time the
-    discriminator sees them (both updates); see :func:`genai_tf.training.gan_update`.
+    discriminator sees them (both updates); see :func:`genai_tf.models.updates.gan_update`.
 
     Args:
         images: float tensor (batch, height, width, channels) in [-1, 1].
@@ -124,7 +153,9 @@ def diff_augment(images, policy="color,translation,cutout", seed=None):
     """
     images = tf.convert_to_tensor(images)
     if images.shape.rank != 4:
-        raise ValueError(f"images must be (batch, height, width, channels). Received: shape={images.shape}")
+        raise ValueError(
+            f"images must be (batch, height, width, channels). Received: images.shape={tuple(images.shape)}"
+        )
     for name in parse_policy(policy):
         images = _OPERATIONS[name](images, seed)
     return images

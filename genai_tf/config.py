@@ -13,6 +13,8 @@ import shutil
 import warnings
 from pathlib import Path
 
+from genai_tf.validation import non_negative_int, one_of
+
 MODE_ENV = "GENAI_TF_MODE"
 MODES = ("quick", "full")
 OUTPUTS_ENV = "GENAI_TF_OUTPUTS"
@@ -39,10 +41,7 @@ def get_mode(environ=None):
     """
     environ = os.environ if environ is None else environ
     raw = environ.get(MODE_ENV, "full")
-    mode = raw.strip().lower() or "full"
-    if mode not in MODES:
-        raise ValueError(f"{MODE_ENV} must be one of {MODES}. Received: {MODE_ENV}={raw!r}")
-    return mode
+    return one_of(raw.strip().lower() or "full", MODES, MODE_ENV)
 
 
 def budget(*, quick, full, mode=None):
@@ -60,8 +59,8 @@ def budget(*, quick, full, mode=None):
     >>> budget(quick=10, full=5000, mode="quick")
     10
     """
-    if mode is not None and mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}. Received: mode={mode!r}")
+    if mode is not None:
+        one_of(mode, MODES, "mode")
     return quick if (mode or get_mode()) == "quick" else full
 
 
@@ -104,8 +103,7 @@ def set_seed(seed=0, deterministic=True):
     Raises:
         ValueError: if ``seed`` is not a non-negative integer.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer. Received: seed={seed!r}")
+    seed = non_negative_int(seed, "seed")
     import keras
     import tensorflow as tf
 

@@ -212,13 +212,35 @@ def split_global_batch(batch):
     context = _replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return batch
-    replicas = context.num_replicas_in_sync
     replica_id = tf.cast(context.replica_id_in_sync_group, tf.int32)
     size = tf.shape(tf.nest.flatten(batch)[0])[0]
+    start, stop = replica_rows(size, context.num_replicas_in_sync, replica_id)
+    return tf.nest.map_structure(lambda tensor: tensor[start:stop], batch)
+
+
+def replica_rows(size, replicas, replica_id):
+    """The rows [start, stop) of a global batch of ``size`` rows that replica ``replica_id`` of ``replicas`` takes.
+
+    The first ``size mod replicas`` replicas take one row more, in replica
+    order, as ``tf.data`` splits a batch across replicas.
+
+    Args:
+        size: rows in the global batch (an int or an int32 scalar tensor).
+        replicas: number of replicas in sync, > 0.
+        replica_id: this replica's index in [0, replicas) (int or int32 tensor).
+
+    Returns:
+        (start, stop), int32 scalar tensors.
+
+    Example:
+    >>> [tuple(int(row) for row in replica_rows(10, 3, r)) for r in range(3)]
+    [(0, 4), (4, 7), (7, 10)]
+    """
+    size, replica_id = tf.cast(size, tf.int32), tf.cast(replica_id, tf.int32)
     base, extra = size // replicas, size % replicas
     start = replica_id * base + tf.minimum(replica_id, extra)
     stop = start + base + tf.cast(replica_id < extra, tf.int32)
-    return tf.nest.map_structure(lambda tensor: tensor[start:stop], batch)
+    return start, stop
 
 
 def check_created_in_scope(strategy, objects):

@@ -6,6 +6,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from genai_tf.validation import float_in, int_at_least, non_negative_int, positive_float, positive_int
+
 
 def _check_pair(z0, z1):
     z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
@@ -14,10 +16,9 @@ def _check_pair(z0, z1):
     return z0, z1
 
 
-def _check_steps(steps):
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
-        raise ValueError(f"steps must be an integer >= 2 (the two ends included). Received: steps={steps!r}")
-    return np.linspace(0.0, 1.0, int(steps))
+def _interpolation_times(steps):
+    """t = 0, 1/(steps-1), ..., 1 for ``steps`` >= 2 points (the two ends included)."""
+    return np.linspace(0.0, 1.0, int_at_least(steps, 2, "steps"))
 
 
 def lerp(z0, z1, steps):
@@ -38,7 +39,7 @@ def lerp(z0, z1, steps):
     [[0.0, 0.0], [1.0, 2.0], [2.0, 4.0]]
     """
     z0, z1 = _check_pair(z0, z1)
-    t = _check_steps(steps)[:, None]
+    t = _interpolation_times(steps)[:, None]
     return ((1.0 - t) * z0 + t * z1).astype(np.float32)
 
 
@@ -70,7 +71,7 @@ def slerp(z0, z1, steps):
     [[1.0, 0.0], [0.7071, 0.7071], [0.0, 1.0]]
     """
     z0, z1 = _check_pair(z0, z1)
-    t = _check_steps(steps)[:, None]
+    t = _interpolation_times(steps)[:, None]
     norms = np.linalg.norm(z0) * np.linalg.norm(z1)
     if norms == 0:
         raise ValueError("slerp needs non-zero vectors: the angle to a zero vector is undefined.")
@@ -100,11 +101,9 @@ def gaussian_grid(size, quantile=0.05):
     """
     from scipy.stats import norm
 
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 2:
-        raise ValueError(f"size must be an integer >= 2. Received: size={size!r}")
-    if not 0.0 < quantile < 0.5:
-        raise ValueError(f"quantile must be in (0, 0.5). Received: quantile={quantile!r}")
-    values = norm.ppf(np.linspace(quantile, 1.0 - quantile, int(size)))
+    size = int_at_least(size, 2, "size")
+    quantile = float_in(quantile, 0.0, 0.5, "quantile", include_high=False)
+    values = norm.ppf(np.linspace(quantile, 1.0 - quantile, size))
     rows = [[x, y] for y in values[::-1] for x in values]
     return np.asarray(rows, np.float32)
 
@@ -127,9 +126,12 @@ def per_dimension_kl(vae, images, batch_size=500):
     Returns:
         float64 array (latent_dim,), >= 0.
     """
+    vae.check_images(images)
+    batch_size = positive_int(batch_size, "batch_size")
+    images = np.asarray(images, np.float32)
     totals = np.zeros(vae.latent_dim)
-    for batch in vae._batches(images, batch_size):
-        z_mean, z_log_var = (np.asarray(t, np.float64) for t in vae.encode(batch))
+    for start in range(0, len(images), batch_size):
+        z_mean, z_log_var = (np.asarray(t, np.float64) for t in vae.encode(images[start : start + batch_size]))
         totals += np.sum(-0.5 * (1.0 + z_log_var - z_mean**2 - np.exp(z_log_var)), axis=0)
     return totals / len(images)
 
@@ -154,13 +156,6 @@ def _check_mask(mask, images):
     if not np.all((mask == 0) | (mask == 1)):
         raise ValueError("mask must hold 1 for observed pixels and 0 for missing ones, nothing else.")
     return np.broadcast_to(mask, images.shape).astype(np.float32)
-
-
-def _check_steps_and_rate(steps, learning_rate):
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0. Received: steps={steps!r}")
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0. Received: learning_rate={learning_rate!r}")
 
 
 def map_latent_search(vae, images, mask=None, flip_probability=0.0, steps=200, learning_rate=0.05):
@@ -192,12 +187,11 @@ def map_latent_search(vae, images, mask=None, flip_probability=0.0, steps=200, l
     vae.check_images(images)
     images = np.asarray(images, np.float32)
     mask = np.ones_like(images) if mask is None else _check_mask(mask, images)
-    if not 0.0 <= flip_probability < 0.5:
-        raise ValueError(f"flip_probability must be in [0, 0.5). Received: flip_probability={flip_probability!r}")
-    _check_steps_and_rate(steps, learning_rate)
+    rho = float_in(flip_probability, 0.0, 0.5, "flip_probability", include_low=True, include_high=False)
+    steps = non_negative_int(steps, "steps")
+    learning_rate = positive_float(learning_rate, "learning_rate")
     observed = tf.constant(images * mask)
     mask_tensor = tf.constant(mask)
-    rho = float(flip_probability)
     z = tf.Variable(vae.encode(observed)[0])
     optimizer = keras.optimizers.Adam(learning_rate)
 
@@ -215,7 +209,7 @@ def map_latent_search(vae, images, mask=None, flip_probability=0.0, steps=200, l
             loss = -tf.reduce_sum(log_likelihood - 0.5 * tf.reduce_sum(tf.square(z), axis=1))
         optimizer.apply([tape.gradient(loss, z)], [z])
 
-    for _ in range(int(steps)):
+    for _ in range(steps):
         update()
     return np.asarray(z)
 

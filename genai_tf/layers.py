@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from genai_tf.validation import positive_int
+
 
 @keras.saving.register_keras_serializable(package="genai_tf")
 class CausalSelfAttentionBlock(keras.layers.Layer):
@@ -22,8 +24,8 @@ class CausalSelfAttentionBlock(keras.layers.Layer):
     in the Transformer Architecture", 2020 (https://arxiv.org/abs/2002.04745).
 
     Args:
-        model_dim: width d of the residual stream.
-        num_heads: attention heads; model_dim must be divisible by it.
+        model_dim: width d of the residual stream, a positive integer.
+        num_heads: attention heads, a positive integer dividing model_dim.
         mlp_ratio: hidden width of the MLP as a multiple of model_dim.
         dropout: dropout rate on attention weights and sub-layer outputs.
         causal: mask attention to later positions (False gives the
@@ -33,6 +35,7 @@ class CausalSelfAttentionBlock(keras.layers.Layer):
     def __init__(self, model_dim, num_heads, mlp_ratio=4, dropout=0.0, causal=True, **kwargs):
         super().__init__(**kwargs)
         self.causal = bool(causal)
+        model_dim, num_heads = positive_int(model_dim, "model_dim"), positive_int(num_heads, "num_heads")
         if model_dim % num_heads:
             raise ValueError(
                 f"model_dim must be divisible by num_heads. Received: model_dim={model_dim}, num_heads={num_heads}"

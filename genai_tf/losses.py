@@ -12,8 +12,10 @@ maximised; its negative is the loss.
 import math
 
 import keras
-import numpy as np
 import tensorflow as tf
+
+from genai_tf.metrics import nats_to_bits
+from genai_tf.validation import float_in, non_negative_int, positive_int
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -50,6 +52,13 @@ def _check_logits(logits, name):
             f"example, not images or probabilities per pixel). Received: {name}.shape={tuple(logits.shape)}"
         )
     return logits
+
+
+def _check_beta(beta):
+    """A KL weight >= 0 as a float; a tensor (a schedule's weight inside a step) passes unchecked."""
+    if tf.is_tensor(beta):
+        return beta
+    return float_in(beta, 0.0, math.inf, "beta", include_low=True, include_high=False)
 
 
 def _sum_per_example(x):
@@ -259,7 +268,8 @@ def elbo(log_likelihood, kl_divergence, beta=1.0):
             shape (batch_size,), e.g. from :func:`bernoulli_log_likelihood`.
         kl_divergence: KL(q(z|x) || p(z)) per example, shape (batch_size,),
             e.g. from :func:`gaussian_kl_divergence`.
-        beta: weight of the KL term, >= 0.
+        beta: weight of the KL term, a finite number >= 0 (a tensor, such as a
+            schedule's value inside a train step, is used unchecked).
 
     Returns:
         Float tensor of shape (batch_size,), in nats.
@@ -276,8 +286,7 @@ def elbo(log_likelihood, kl_divergence, beta=1.0):
             "log_likelihood and kl_divergence must be per-example vectors of shape "
             f"(batch_size,). Received: shape={tuple(log_likelihood.shape)}"
         )
-    if not isinstance(beta, tf.Tensor) and beta < 0:
-        raise ValueError(f"beta must be >= 0. Received: beta={beta}")
+    beta = _check_beta(beta)
     return log_likelihood - tf.cast(beta, log_likelihood.dtype) * kl_divergence
 
 
@@ -468,7 +477,7 @@ def kl_annealing_weight(step, beta=1.0, warmup_steps=0):
 
     Args:
         step: number of updates done so far (int or scalar tensor), >= 0.
-        beta: the final weight, >= 0.
+        beta: the final weight, a finite number >= 0 (or a tensor, unchecked).
         warmup_steps: steps of the linear ramp, >= 0.
 
     Returns:
@@ -478,11 +487,8 @@ def kl_annealing_weight(step, beta=1.0, warmup_steps=0):
     >>> [float(kl_annealing_weight(s, beta=4.0, warmup_steps=100)) for s in (0, 50, 100, 500)]
     [0.0, 2.0, 4.0, 4.0]
     """
-    if not isinstance(beta, tf.Tensor) and beta < 0:
-        raise ValueError(f"beta must be >= 0. Received: beta={beta}")
-    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, (int, np.integer)) or warmup_steps < 0:
-        raise ValueError(f"warmup_steps must be an integer >= 0. Received: warmup_steps={warmup_steps!r}")
-    beta = tf.cast(beta, tf.float32)
+    beta = tf.cast(_check_beta(beta), tf.float32)
+    warmup_steps = non_negative_int(warmup_steps, "warmup_steps")
     if warmup_steps == 0:
         return beta
     fraction = tf.cast(step, tf.float32) / float(warmup_steps)
@@ -493,7 +499,9 @@ def bits_per_dim(nll_nats, num_dims):
     """Convert a negative log-likelihood in nats per example to bits per dimension.
 
     Formula:
-        bits/dim = nll / (num_dims * ln 2)
+        bits/dim = nll / (num_dims * ln 2) = nats_to_bits(nll) / num_dims
+
+    The nats-to-bits conversion is :func:`genai_tf.metrics.nats_to_bits`.
 
     Args:
         nll_nats: -log p(x) (or a bound on it) in nats, a scalar or an array.
@@ -503,9 +511,8 @@ def bits_per_dim(nll_nats, num_dims):
         The value in bits per dimension, the type of ``nll_nats``.
 
     Example:
-    >>> round(float(bits_per_dim(784 * np.log(2.0), 784)), 6)
+    >>> round(float(bits_per_dim(784 * math.log(2.0), 784)), 6)
     1.0
     """
-    if isinstance(num_dims, bool) or not isinstance(num_dims, (int, np.integer)) or num_dims < 1:
-        raise ValueError(f"num_dims must be a positive integer. Received: num_dims={num_dims!r}")
-    return nll_nats / (num_dims * math.log(2.0))
+    num_dims = positive_int(num_dims, "num_dims")
+    return nats_to_bits(nll_nats) / num_dims

@@ -1,30 +1,23 @@
-"""Evaluation metrics, and the MNIST classifier that scores generated digits.
+"""Evaluation metrics: pure functions on samples, features, probabilities and labels.
 
-The classifier (:func:`load_classifier`) is trained once on the 4,500-image
-"train" split of ``"mnist_sample"`` and cached in the git-ignored outputs
-folder; :func:`predict_classes` labels generated images in [-1, 1], and
-:func:`class_coverage` and :func:`label_agreement` summarise those labels.
-Its probabilities (:func:`classifier_probabilities`) give an Inception
-Score (:func:`classifier_inception_score`); its penultimate features
-(:func:`classifier_features`) give the distances between sample sets
-(:func:`frechet_distance`, :func:`kernel_distance`,
-:func:`precision_recall`).
+Nothing here trains or loads a model, reads data or touches the disk; the
+inputs come from elsewhere. For generated digits they come from the
+evaluation classifier of :mod:`genai_tf.classifier`: its labels
+(``predict_classes``) feed :func:`class_coverage` and
+:func:`label_agreement`, its probabilities (``classifier_probabilities``)
+:func:`classifier_inception_score`, and its penultimate features
+(``classifier_features``) the distances between sample sets
+(:func:`frechet_distance`, :func:`kernel_distance`, :func:`precision_recall`).
+:func:`mode_coverage` scores 2-D samples of a mixture of Gaussians, and
+:func:`nats_to_bits` and :func:`perplexity` convert a negative
+log-likelihood in nats.
 """
 
-import json
 import math
-import os
-import time
-import warnings
-import zipfile
-from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
-from genai_tf import config, data
-from genai_tf.models.base import check_positive_int
+from genai_tf.validation import float_in, int_at_least, positive_float, positive_int
 
 
 def mode_coverage(samples, centers, std, n_std=3.0, min_share=0.25):
@@ -32,19 +25,24 @@ def mode_coverage(samples, centers, std, n_std=3.0, min_share=0.25):
 
     A sample is *high quality* when it lies within ``n_std`` standard
     deviations of its nearest mode centre. A mode is *covered* when it
-    receives at least ``min_share`` of its fair share (N / n_modes) of the
-    high-quality samples.
+    receives at least one of the high-quality samples and at least
+    ``min_share`` of its fair share (N / n_modes) of them.
 
     Args:
-        samples: array (N, 2).
-        centers: array (n_modes, 2).
-        std: standard deviation of each mode, > 0.
-        n_std: radius of a mode, in standard deviations.
-        min_share: fraction of the fair share a mode needs to count as covered.
+        samples: array (N, d), N >= 1 (d = 2 for the ring of Gaussians).
+        centers: array (n_modes, d).
+        std: positive float, the standard deviation of each mode.
+        n_std: positive float, the radius of a mode in standard deviations.
+        min_share: non-negative float, the fraction of the fair share a mode
+            needs to count as covered.
 
     Returns:
         Dict with "modes_covered" (int), "high_quality" (fraction of samples
         in a mode) and "counts" (int array (n_modes,)).
+
+    Raises:
+        ValueError: shapes that do not match, no samples, or a bad ``std``,
+            ``n_std`` or ``min_share``.
 
     Example:
     >>> centers = np.array([[0.0, 0.0], [10.0, 0.0]])
@@ -58,354 +56,23 @@ def mode_coverage(samples, centers, std, n_std=3.0, min_share=0.25):
             "samples and centers must be (N, d) and (n_modes, d). "
             f"Received: samples.shape={samples.shape}, centers.shape={centers.shape}"
         )
-    if std <= 0:
-        raise ValueError(f"std must be positive. Received: std={std}")
+    std = positive_float(std, "std")
+    n_std = positive_float(n_std, "n_std")
+    min_share = float_in(min_share, 0.0, math.inf, "min_share", include_low=True, include_high=False)
     if len(samples) == 0:
-        raise ValueError("samples is empty: coverage needs at least one sample. Received: samples.shape=(0, 2)")
+        raise ValueError(
+            f"samples is empty: coverage needs at least one sample. Received: samples.shape={samples.shape}"
+        )
     distances = np.linalg.norm(samples[:, None, :] - centers[None, :, :], axis=-1)
     nearest = distances.argmin(axis=1)
     close = distances.min(axis=1) <= n_std * std
     counts = np.bincount(nearest[close], minlength=len(centers))
-    covered = counts >= min_share * len(samples) / len(centers)
+    covered = (counts > 0) & (counts >= min_share * len(samples) / len(centers))
     return {
         "modes_covered": int(covered.sum()),
         "high_quality": float(close.mean()),
         "counts": counts,
     }
-
-
-# --- The evaluation classifier -------------------------------------------------------------
-
-CLASSIFIER_DATASET = "mnist_sample"
-CLASSIFIER_FILENAME = "mnist_sample_cnn.keras"
-CLASSIFIER_EPOCHS = 20
-CLASSIFIER_BATCH_SIZE = 64
-CLASSIFIER_LEARNING_RATE = 2e-3
-# Bump when build_classifier or the training recipe changes: older cached models are then retrained.
-CLASSIFIER_RECIPE = 1
-IMAGE_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
-# Generated pixels may overshoot [-1, 1] a little (a linear output layer); more than this is an error.
-PIXEL_TOLERANCE = 0.1
-
-# Classifiers loaded in this process, by resolved path, so that predict_classes(images) with
-# no classifier reads the file once.
-_loaded_classifiers = {}
-
-
-def build_classifier(augment=True, seed=0):
-    """A small CNN for 28x28x1 MNIST digits in [-1, 1], 10 logits out, not compiled.
-
-    Conv(32)-Conv(32)-MaxPool-Conv(64)-Conv(64)-MaxPool-Dropout-Dense(128)-Dropout-Dense(10),
-    3x3 valid convolutions with ReLU. With ``augment=True`` (the default) the
-    input first passes random shifts of up to 10% and rotations of up to
-    ±18 degrees, padded with -1 (the background); Keras applies them only in
-    training, so inference sees the images unchanged.
-
-    Args:
-        augment: add the random shift and rotation layers.
-        seed: seed of the augmentation and dropout layers.
-
-    Returns:
-        A ``keras.Sequential`` mapping (batch, 28, 28, 1) images in [-1, 1] to
-        (batch, 10) logits, not probabilities.
-
-    Example:
-    >>> build_classifier().output_shape
-    (None, 10)
-    """
-    layers = [keras.Input(IMAGE_SHAPE)]
-    if augment:
-        layers += [
-            keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", fill_value=-1.0, seed=seed),
-            keras.layers.RandomRotation(0.05, fill_mode="constant", fill_value=-1.0, seed=seed + 1),
-        ]
-    layers += [
-        keras.layers.Conv2D(32, 3, activation="relu"),
-        keras.layers.Conv2D(32, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(64, 3, activation="relu"),
-        keras.layers.Conv2D(64, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Dropout(0.25, seed=seed + 2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dropout(0.5, seed=seed + 3),
-        keras.layers.Dense(NUM_CLASSES),
-    ]
-    return keras.Sequential(layers, name="mnist_classifier")
-
-
-def default_classifier_path():
-    """Where :func:`load_classifier` caches the classifier: ``outputs/classifier/mnist_sample_cnn.keras``."""
-    return config.outputs_dir("classifier") / CLASSIFIER_FILENAME
-
-
-def _record_path(path):
-    return Path(path).with_suffix(".json")
-
-
-def compile_classifier(model, steps, learning_rate=CLASSIFIER_LEARNING_RATE):
-    """Compile a digit classifier (logits out) the way :func:`train_classifier` does; returns the model.
-
-    Adam with a learning rate that decays from ``learning_rate`` to 0 over
-    ``steps`` steps along a half cosine, the cross-entropy from logits, and
-    accuracy as a metric.
-
-    Args:
-        model: a Keras model mapping images to 10 logits.
-        steps: positive int, the optimizer steps of the whole run (epochs x batches).
-        learning_rate: positive float, the initial learning rate.
-    """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer. Received: steps={steps!r}")
-    model.compile(
-        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(learning_rate, int(steps))),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
-
-
-def train_classifier(epochs=CLASSIFIER_EPOCHS, seed=0, verbose=0):
-    """Train :func:`build_classifier` on the "mnist_sample" train split; no caching.
-
-    Calls ``genai_tf.set_seed(seed)`` first, which reseeds Python, NumPy,
-    TensorFlow and Keras for the whole process and switches on op
-    determinism: the same seed gives the same model on the same machine.
-    Adam with a cosine-decayed learning rate from 2e-3, batches of 64. The
-    500 test images are used only for the held-out accuracy, never for
-    training. About 40-60 s on a 2-core CPU for the default 20 epochs.
-
-    Args:
-        epochs: positive int, passes over the 4,500 training images.
-        seed: non-negative int.
-        verbose: Keras ``fit`` verbosity, 0 for silent.
-
-    Returns:
-        (classifier, record): the trained compiled model, and a dict with
-        "held_out_accuracy", "epochs", "seed", "training_seconds", the
-        Keras and TensorFlow versions and the recipe number.
-    """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs!r}")
-    config.set_seed(seed)
-    train_images, train_labels = data.load(CLASSIFIER_DATASET, "train", pixel_range=(-1, 1))
-    classifier = build_classifier(seed=seed)
-    compile_classifier(classifier, epochs * math.ceil(len(train_images) / CLASSIFIER_BATCH_SIZE))
-    start = time.perf_counter()
-    classifier.fit(
-        train_images, train_labels, batch_size=CLASSIFIER_BATCH_SIZE, epochs=epochs, shuffle=True, verbose=verbose
-    )
-    seconds = time.perf_counter() - start
-    record = {
-        "dataset": CLASSIFIER_DATASET,
-        "train_split": "train",
-        "held_out_split": "test",
-        "held_out_accuracy": held_out_accuracy(classifier),
-        "epochs": epochs,
-        "seed": seed,
-        "batch_size": CLASSIFIER_BATCH_SIZE,
-        "training_seconds": round(seconds, 1),
-        "keras_version": keras.__version__,
-        "tensorflow_version": tf.__version__,
-        "recipe": CLASSIFIER_RECIPE,
-    }
-    return classifier, record
-
-
-def _saved_keras_major(path):
-    """The Keras major version recorded inside a ``.keras`` zip file."""
-    with zipfile.ZipFile(path) as archive:
-        saved_version = json.loads(archive.read("metadata.json"))["keras_version"]
-    return int(str(saved_version).split(".")[0]), saved_version
-
-
-def _load_cached(path, epochs, seed):
-    """(classifier, None) for a usable cache; (None, reason) for a rejected one; (None, None) if absent."""
-    if not path.exists():
-        return None, None
-    try:
-        major, saved_version = _saved_keras_major(path)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError) as err:
-        return None, f"{path.name} is unreadable ({type(err).__name__}: {err})"
-    if major != int(keras.__version__.split(".")[0]):
-        return None, f"{path.name} was saved by Keras {saved_version}, this is Keras {keras.__version__}"
-    try:
-        record = json.loads(_record_path(path).read_text())
-        made_with = {key: record[key] for key in ("recipe", "epochs", "seed")}
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        return None, f"its record {_record_path(path).name} is missing or unreadable ({type(err).__name__})"
-    wanted = {"recipe": CLASSIFIER_RECIPE, "epochs": epochs, "seed": seed}
-    if made_with != wanted:
-        return None, f"it was made with {made_with}, not {wanted}"
-    try:
-        classifier = keras.saving.load_model(path)
-    except Exception as err:  # Keras raises many types on a damaged file; all mean "retrain".
-        return None, f"{path.name} is unreadable ({type(err).__name__}: {err})"
-    if tuple(classifier.input_shape) != (None, *IMAGE_SHAPE) or tuple(classifier.output_shape) != (None, NUM_CLASSES):
-        return None, f"{path.name} maps {classifier.input_shape} to {classifier.output_shape}, not MNIST to 10 logits"
-    return classifier, None
-
-
-def _save_atomically(classifier, record, path):
-    """Save the model and its record under temporary names, then rename: never a half-written cache."""
-    record_path = _record_path(path)
-    tmp_model = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
-    tmp_record = record_path.with_name(f".{record_path.stem}.{os.getpid()}.tmp.json")
-    try:
-        classifier.save(tmp_model)
-        tmp_record.write_text(json.dumps(record, indent=2) + "\n")
-        # Without its record a model is rejected, so a run killed between the renames retrains.
-        record_path.unlink(missing_ok=True)
-        os.replace(tmp_model, path)
-        os.replace(tmp_record, record_path)
-    finally:
-        tmp_model.unlink(missing_ok=True)
-        tmp_record.unlink(missing_ok=True)
-
-
-def load_classifier(path=None, retrain=False, verbose=0, epochs=CLASSIFIER_EPOCHS, seed=0):
-    """The trained MNIST evaluation classifier, from its cache or trained now (about a minute).
-
-    The model is cached as a ``.keras`` file, by default
-    ``outputs/classifier/mnist_sample_cnn.keras`` (git-ignored), with a JSON
-    record beside it (same name, ``.json``): held-out accuracy, epochs, seed,
-    training seconds, Keras and TensorFlow versions. The cache is used when
-    it loads, was saved by the same Keras major version and was made with the
-    same ``epochs``, ``seed`` and recipe; otherwise it is retrained with a
-    warning saying why, never a crash. Saving writes temporary files and
-    renames them, so a killed run leaves the old cache or none. Training
-    reseeds the global random generators (see :func:`train_classifier`).
-
-    Args:
-        path: the ``.keras`` file; defaults to :func:`default_classifier_path`.
-        retrain: train and overwrite the cache even if it is usable.
-        verbose: 0 silent; 1 shows Keras's progress and prints the result.
-        epochs: training epochs; part of the cache's identity.
-        seed: training seed; part of the cache's identity.
-
-    Returns:
-        A compiled ``keras.Model``: (batch, 28, 28, 1) images in [-1, 1] to
-        (batch, 10) logits. Its accuracy: :func:`held_out_accuracy`.
-    """
-    path = default_classifier_path() if path is None else Path(path)
-    if path.suffix != ".keras":
-        raise ValueError(f"path must end in .keras. Received: path={str(path)!r}")
-    classifier = None
-    if not retrain:
-        classifier, problem = _load_cached(path, epochs, seed)
-        if problem is not None:
-            warnings.warn(f"Retraining the evaluation classifier: {problem}.", UserWarning, stacklevel=2)
-    if classifier is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        classifier, record = train_classifier(epochs=epochs, seed=seed, verbose=verbose)
-        _save_atomically(classifier, record, path)
-        if verbose:
-            print(
-                f"Evaluation classifier: held-out accuracy {record['held_out_accuracy']:.3f} after "
-                f"{epochs} epochs in {record['training_seconds']:.0f} s, saved to {path.name}"
-            )
-    _loaded_classifiers[str(path.resolve())] = classifier
-    return classifier
-
-
-def _classifier_or_default(classifier):
-    if classifier is not None:
-        return classifier
-    key = str(default_classifier_path().resolve())
-    return _loaded_classifiers[key] if key in _loaded_classifiers else load_classifier()
-
-
-def _classifier_logits(images, classifier, batch_size):
-    """Checked images through the classifier, in batches: float32 logits (N, 10)."""
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[1:] != IMAGE_SHAPE:
-        raise ValueError(
-            "images must have shape (N, 28, 28, 1): a batch of single-channel 28x28 images "
-            "(add the channel axis with images[..., None]; reshape flat (N, 784) vectors with "
-            f"images.reshape(-1, 28, 28, 1)). Received: images.shape={images.shape}"
-        )
-    check_positive_int(batch_size, "batch_size")
-    images = images.astype(np.float32)
-    if len(images) == 0:
-        return np.zeros((0, NUM_CLASSES), np.float32)
-    if not np.isfinite(images).all():
-        raise ValueError(f"images contains NaN or inf in {int((~np.isfinite(images)).sum())} pixels.")
-    low, high = float(images.min()), float(images.max())
-    if low < -1 - PIXEL_TOLERANCE or high > 1 + PIXEL_TOLERANCE:
-        raise ValueError(
-            "images must be in [-1, 1], the range of a tanh generator (rescale [0, 1] with "
-            f"2 * x - 1, [0, 255] with x / 127.5 - 1). Received: images.min()={low:.4g}, "
-            f"images.max()={high:.4g}"
-        )
-    classifier = _classifier_or_default(classifier)
-    logits = [
-        keras.ops.convert_to_numpy(classifier(images[i : i + batch_size], training=False))
-        for i in range(0, len(images), batch_size)
-    ]
-    return np.concatenate(logits)
-
-
-def predict_classes(images, classifier=None, batch_size=500):
-    """Digit labels of generated images in [-1, 1], by the evaluation classifier.
-
-    Only the range is checked: images in [0, 1] pass but are misread, so
-    rescale them first (``2 * x - 1``).
-
-    Args:
-        images: array or tensor (N, 28, 28, 1), pixels in [-1, 1] (a tanh
-            generator's output; up to 0.1 overshoot is accepted).
-        classifier: a model giving (N, 10) logits; defaults to
-            :func:`load_classifier` (trained on first use if not cached).
-        batch_size: positive int, images per forward pass.
-
-    Returns:
-        int32 array (N,) of labels in 0..9.
-
-    Raises:
-        ValueError: bad shape, non-finite values, pixels outside [-1, 1], or
-            a bad ``batch_size``.
-    """
-    return np.argmax(_classifier_logits(images, classifier, batch_size), axis=-1).astype(np.int32)
-
-
-def classifier_probabilities(images, classifier=None, batch_size=500):
-    """Class probabilities of generated images in [-1, 1]: the softmax of the classifier's logits.
-
-    The input of :func:`classifier_inception_score`; checked as in
-    :func:`predict_classes`.
-
-    Args:
-        images: array or tensor (N, 28, 28, 1), pixels in [-1, 1].
-        classifier: a model giving (N, 10) logits; defaults to
-            :func:`load_classifier` (trained on first use if not cached).
-        batch_size: positive int, images per forward pass.
-
-    Returns:
-        float64 array (N, 10); each row is non-negative and sums to 1.
-
-    Raises:
-        ValueError: as :func:`predict_classes`.
-    """
-    logits = _classifier_logits(images, classifier, batch_size).astype(np.float64)
-    # Subtracting the row maximum keeps exp() finite for large logits; the softmax is unchanged.
-    exp_logits = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return exp_logits / exp_logits.sum(axis=-1, keepdims=True)
-
-
-def held_out_accuracy(classifier=None):
-    """Accuracy of a classifier on the 500 held-out "test" images of "mnist_sample".
-
-    Args:
-        classifier: a model giving (N, 10) logits for images in [-1, 1];
-            defaults to :func:`load_classifier`.
-
-    Returns:
-        Python float in [0, 1].
-    """
-    test_images, test_labels = data.load(CLASSIFIER_DATASET, "test", pixel_range=(-1, 1))
-    return float(np.mean(predict_classes(test_images, classifier) == test_labels))
 
 
 def _labels_1d(labels, name):
@@ -418,7 +85,7 @@ def _labels_1d(labels, name):
     return labels.astype(np.int64)
 
 
-def class_coverage(predicted_labels, num_classes=NUM_CLASSES, min_share=0.0):
+def class_coverage(predicted_labels, num_classes=10, min_share=0.0):
     """How evenly generated samples spread over the classes; by default a class counts with one sample.
 
     A class is *covered* when it has at least one sample and at least
@@ -428,7 +95,7 @@ def class_coverage(predicted_labels, num_classes=NUM_CLASSES, min_share=0.0):
 
     Args:
         predicted_labels: int array (N,), N >= 1, labels in 0..num_classes - 1.
-        num_classes: positive int.
+        num_classes: positive int; 10 (the digits) by default.
         min_share: non-negative fraction of the fair share a class needs.
 
     Returns:
@@ -445,9 +112,8 @@ def class_coverage(predicted_labels, num_classes=NUM_CLASSES, min_share=0.0):
     >>> class_coverage([0, 0, 1, 1, 1, 3], num_classes=4, min_share=1.0)["classes_covered"]
     2
     """
-    check_positive_int(num_classes, "num_classes")
-    if not min_share >= 0:
-        raise ValueError(f"min_share must be non-negative. Received: min_share={min_share!r}")
+    num_classes = positive_int(num_classes, "num_classes")
+    min_share = float_in(min_share, 0.0, math.inf, "min_share", include_low=True, include_high=False)
     labels = _labels_1d(predicted_labels, "predicted_labels")
     if len(labels) == 0:
         raise ValueError("predicted_labels is empty: coverage needs at least one sample. Received: shape=(0,)")
@@ -473,7 +139,8 @@ def label_agreement(requested_labels, predicted_labels):
 
     Args:
         requested_labels: int array (N,), N >= 1, the labels fed to the generator.
-        predicted_labels: int array (N,), e.g. from :func:`predict_classes`.
+        predicted_labels: int array (N,), e.g. from
+            :func:`genai_tf.classifier.predict_classes`.
 
     Returns:
         Python float in [0, 1].
@@ -492,28 +159,6 @@ def label_agreement(requested_labels, predicted_labels):
     if len(requested) == 0:
         raise ValueError("requested_labels is empty: agreement needs at least one sample. Received: shape=(0,)")
     return float(np.mean(requested == predicted))
-
-
-def classifier_features(images, classifier=None, batch_size=500):
-    """Penultimate-layer activations of the evaluation classifier, for Fréchet distances.
-
-    Args:
-        images: (N, 28, 28, 1) in [-1, 1].
-        classifier: defaults to :func:`load_classifier`.
-        batch_size: images per forward pass.
-
-    Returns:
-        float64 array (N, 128).
-    """
-    predict_classes(images[:1], classifier)  # validates shape and range, loads the default model
-    classifier = _classifier_or_default(classifier)
-    features = []
-    for start in range(0, len(images), batch_size):
-        x = keras.ops.convert_to_tensor(np.asarray(images[start : start + batch_size], np.float32))
-        for layer in classifier.layers[:-1]:
-            x = layer(x, training=False)
-        features.append(keras.ops.convert_to_numpy(x))
-    return np.concatenate(features).astype(np.float64)
 
 
 def _feature_pair(features_a, features_b, names=("features_a", "features_b")):
@@ -540,8 +185,9 @@ def frechet_distance(features_a, features_b):
     With Inception-v3 features this is the FID of Heusel et al., "GANs
     Trained by a Two Time-Scale Update Rule Converge to a Local Nash
     Equilibrium", 2017 (https://arxiv.org/abs/1706.08500). Here the features
-    come from this project's MNIST classifier (:func:`classifier_features`),
-    so the numbers are comparable only with each other, not with published FIDs.
+    come from this project's MNIST classifier
+    (:func:`genai_tf.classifier.classifier_features`), so the numbers are
+    comparable only with each other, not with published FIDs.
     Lower is better; 0 for identical statistics.
 
     Args:
@@ -588,10 +234,11 @@ def kernel_distance(features_a, features_b, num_subsets=10, subset_size=1000, se
     With Inception-v3 features this is the Kernel Inception Distance (KID)
     of Bińkowski et al., "Demystifying MMD GANs", 2018
     (https://arxiv.org/abs/1801.01401). Here the features are those of this
-    project's MNIST classifier (:func:`classifier_features`), not
-    Inception's, so the numbers are comparable only with each other.
-    Published KIDs are often quoted x 1000; this one is not. Unlike the
-    Fréchet distance the estimator is unbiased: its expectation is 0 when
+    project's MNIST classifier
+    (:func:`genai_tf.classifier.classifier_features`), not Inception's, so
+    the numbers are comparable only with each other. Published KIDs are
+    often quoted x 1000; this one is not. Unlike the Fréchet distance the
+    estimator is unbiased: its expectation is 0 when
     both sets come from one distribution, so a single estimate can be
     slightly negative. The kernel has monomials up to degree 3, so it
     compares means, second and third moments of the features.
@@ -604,7 +251,8 @@ def kernel_distance(features_a, features_b, num_subsets=10, subset_size=1000, se
 
     Args:
         features_a, features_b: arrays (N_a, d) and (N_b, d), N >= 2, e.g.
-            real and generated features from :func:`classifier_features`.
+            real and generated features from
+            :func:`genai_tf.classifier.classifier_features`.
         num_subsets: positive int, estimates to average.
         subset_size: int >= 2, rows per subset (capped at N_a and N_b).
         seed: seed of the subset draws.
@@ -627,12 +275,9 @@ def kernel_distance(features_a, features_b, num_subsets=10, subset_size=1000, se
     [0.0, 0.02, 1.06, 0.11]
     """
     a, b = _feature_pair(features_a, features_b)
-    check_positive_int(num_subsets, "num_subsets")
-    check_positive_int(subset_size, "subset_size")
-    if subset_size < 2:
-        raise ValueError(
-            f"subset_size must be at least 2: the unbiased estimator needs pairs. Received: subset_size={subset_size}"
-        )
+    num_subsets = positive_int(num_subsets, "num_subsets")
+    # The unbiased estimator needs pairs of distinct rows.
+    subset_size = int_at_least(subset_size, 2, "subset_size")
     m = min(subset_size, len(a), len(b))
     rng = np.random.default_rng(seed)
     estimates = np.empty(num_subsets)
@@ -657,7 +302,7 @@ def classifier_inception_score(probabilities, num_splits=1):
     Salimans et al., "Improved Techniques for Training GANs", 2016
     (https://arxiv.org/abs/1606.03498), with Inception-v3 on ImageNet;
     here the probabilities come from this project's MNIST classifier
-    (:func:`classifier_probabilities`), so the score is comparable only
+    (:func:`genai_tf.classifier.classifier_probabilities`), so the score is comparable only
     with itself. It is high when each sample is classified confidently
     (low-entropy p(y|x)) and the classes are used evenly (high-entropy
     p(y)): 1 <= IS <= number of classes, the maximum for confident
@@ -698,7 +343,7 @@ def classifier_inception_score(probabilities, num_splits=1):
             "probabilities must be an (N, num_classes) array of class probabilities. "
             f"Received: probabilities.shape={probabilities.shape}"
         )
-    check_positive_int(num_splits, "num_splits")
+    num_splits = positive_int(num_splits, "num_splits")
     if len(probabilities) < num_splits:
         raise ValueError(
             "probabilities needs at least one row per split. "
@@ -765,7 +410,7 @@ def precision_recall(real_features, fake_features, k=3, batch_size=500):
     recall the share of real samples the generator can produce (diversity):
     a mode-collapsed generator has high precision and low recall. Here the
     features are those of this project's MNIST classifier
-    (:func:`classifier_features`), not the paper's VGG-16.
+    (:func:`genai_tf.classifier.classifier_features`), not the paper's VGG-16.
 
     Distances are computed ``batch_size`` rows at a time against a whole
     set, so memory is about ``batch_size * max(N_real, N_fake) * 8`` bytes
@@ -792,8 +437,8 @@ def precision_recall(real_features, fake_features, k=3, batch_size=500):
     (1.0, 0.6666666666666666)
     """
     real, fake = _feature_pair(real_features, fake_features, names=("real_features", "fake_features"))
-    check_positive_int(k, "k")
-    check_positive_int(batch_size, "batch_size")
+    k = positive_int(k, "k")
+    batch_size = positive_int(batch_size, "batch_size")
     if k >= min(len(real), len(fake)):
         raise ValueError(
             "k must be smaller than the number of samples in each set: the k-th nearest other point "
@@ -812,54 +457,47 @@ def precision_recall(real_features, fake_features, k=3, batch_size=500):
     return float(fake_in_real_balls.mean()), float(real_in_fake_balls.mean())
 
 
-def score_samples(images, real_features, classifier=None, num_subsets=10, subset_size=1000, k=3, seed=0):
-    """Every metric of this module for one set of images against real features: a dict.
+def nats_to_bits(nats):
+    """A log-likelihood (or an entropy, a KL divergence) in nats, converted to bits.
 
-    The images are scored on the classifier's features and probabilities:
-
-    - "fd": :func:`frechet_distance` to ``real_features`` (lower is better);
-    - "kid", "kid_std": :func:`kernel_distance` (mean and std over subsets);
-    - "inception_score": :func:`classifier_inception_score`, one split;
-    - "precision", "recall": :func:`precision_recall` with ``k``, on
-      min(N, N_real) rows of each set, so both manifolds are built from the
-      same number of points (the radii shrink as a set grows): all rows of
-      the smaller set and a random subset (drawn with ``seed``) of the
-      larger one, never its first rows, which may be sorted by class;
-    - "classes_covered", "min_fraction": :func:`class_coverage` of the
-      predicted labels.
-
-    Compare sets scored with the same ``real_features`` and the same number of
-    images: the Fréchet distance is biased upwards for small sets.
+    Formula:
+        bits = nats / ln 2
 
     Args:
-        images: (N, 28, 28, 1) in [-1, 1], N > k.
-        real_features: (N_real, 128) array from :func:`classifier_features`.
-        classifier: defaults to :func:`load_classifier`.
-        num_subsets, subset_size, seed: as in :func:`kernel_distance`.
-        k: as in :func:`precision_recall`.
+        nats: a value in nats: a Python or NumPy number, an array or a tensor.
 
     Returns:
-        Dict of Python floats and ints, keys as listed above.
+        The value in bits, of the type of ``nats``.
+
+    Example:
+    >>> nats_to_bits(math.log(2.0))   # one fair coin flip: one bit
+    1.0
+    >>> nats_to_bits(np.array([0.0, math.log(8.0)])).round(12).tolist()
+    [0.0, 3.0]
     """
-    classifier = _classifier_or_default(classifier)
-    features = classifier_features(images, classifier)
-    probabilities = classifier_probabilities(images, classifier)
-    kid, kid_std = kernel_distance(real_features, features, num_subsets, subset_size, seed)
-    size = min(len(features), len(real_features))
-    rng = np.random.default_rng(seed)
+    return nats / math.log(2.0)
 
-    def rows(array):
-        return array if len(array) == size else array[np.sort(rng.choice(len(array), size, replace=False))]
 
-    precision, recall = precision_recall(rows(real_features), rows(features), k=k)
-    coverage = class_coverage(np.argmax(probabilities, axis=-1))
-    return dict(
-        fd=frechet_distance(features, real_features),
-        kid=kid,
-        kid_std=kid_std,
-        inception_score=classifier_inception_score(probabilities)[0],
-        precision=precision,
-        recall=recall,
-        classes_covered=int(coverage["classes_covered"]),
-        min_fraction=float(coverage["min_fraction"]),
-    )
+def perplexity(mean_nll_nats):
+    """The exponential of a mean negative log-likelihood per token: the effective number of choices.
+
+    Formula:
+        perplexity = exp(mean NLL per token, in nats) = 2^(bits per token)
+
+    A uniform model over V tokens has mean NLL log V and perplexity exactly
+    V; a model that is always certain and right has perplexity 1.
+
+    Args:
+        mean_nll_nats: mean negative log-likelihood per token in nats, a
+            scalar >= 0 (a Python or NumPy number or a scalar tensor).
+
+    Returns:
+        Python float >= 1 for a non-negative NLL.
+
+    Example:
+    >>> round(perplexity(math.log(5.0)), 12)   # uniform over 5 tokens
+    5.0
+    >>> perplexity(0.0)
+    1.0
+    """
+    return math.exp(mean_nll_nats)

@@ -1,23 +1,15 @@
-"""Bach chorale melodies as token sequences, from music21's bundled corpus.
+"""Melodies: the format, music21 conversion, export to MIDI and MusicXML, and statistics.
 
-The data layer of notebook 10. Nothing here downloads: the chorales are the
-MusicXML and Humdrum files that ship inside the ``music21`` package.
-
-- **Which chorales.** The Riemenschneider collection as music21 lists it
-  (``music21.corpus.chorales.Iterator``, numbers 1-371). Some numbers share
-  one corpus file; each file is kept once, which leaves 350 chorales.
-- **Which voice.** The part whose name (or id) starts with "Soprano"; where
-  no part is so named (three Humdrum files) the first part, which is then the
-  top voice. (Sixteen chorales with obbligato instruments list trumpets,
-  horns or violins before the soprano, so "the first part" alone is wrong.)
-- **Which key.** music21's default key finder (the Krumhansl-Schmuckler
-  algorithm with Aarden-Essen key profiles, ``Score.analyze("key")``) runs on
-  all the voices of the chorale; the melody is then moved by the smallest
-  shift, -6 to +5 semitones, that takes a major key to **C major** and a minor
-  key to **A minor**.
 - **What a melody is.** A list of notes ``(pitch, duration)``: ``pitch`` is a
   MIDI number (60 = middle C) or :data:`REST` (-1); ``duration`` is a length in
   quarter notes, a positive multiple of :data:`GRID` (0.25, a sixteenth note).
+- **Which voice.** :func:`melody_from_stream` takes the part whose name (or
+  id) starts with "Soprano"; where no part is so named (three Humdrum files)
+  the first part, which is then the top voice. (Sixteen chorales with
+  obbligato instruments list trumpets, horns or violins before the soprano,
+  so "the first part" alone is wrong.)
+- **Which key.** :func:`transposition_to_c` is the smallest shift, -6 to +5
+  semitones, that takes a major key to **C major** and a minor key to **A minor**.
 
 What the conversion drops or changes, on purpose:
 
@@ -35,29 +27,24 @@ What the conversion drops or changes, on purpose:
 - repeat signs are not expanded (the written order is kept), and fermatas,
   dynamics, lyrics and the time signature are not kept.
 
-Parsing all 350 chorales takes about a minute on a 2-core CPU, so the melodies
-are cached as JSON in the git-ignored ``outputs/music/`` folder
-(:func:`genai_tf.config.outputs_dir`); the cache grows chorale by chorale and
-is rebuilt when missing or written by another music21 or format version.
+The Bach chorales themselves (which ones, the split, the cache) are in
+:mod:`genai_tf.datasets.chorales`; their vocabulary and windows in
+:mod:`genai_tf.tokens`.
 """
 
-import hashlib
-import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from genai_tf.metrics import nats_to_bits
+from genai_tf.theory import js_divergence
+from genai_tf.validation import int_at_least, one_of, positive_float, positive_int
+
 REST = -1
 GRID = 0.25
-SPLIT_SEED = 20140610  # fixed: the train/held-out split must never change
-HELD_OUT_FRACTION = 0.1
-SPLITS = ("train", "test", "all")
-CACHE_FORMAT = 1
-CACHE_NAME = "chorales.json"
 MAX_INTERVAL = 12
 HISTOGRAM_METRICS = ("total_variation", "jensen_shannon")
 _TARGET_TONIC = {"major": 0, "minor": 9}  # C major, A minor
@@ -256,347 +243,11 @@ def transpose(melody, semitones):
     [(72, 1.0), (-1, 1.0)]
     """
     notes = validate_melody(melody)
-    if isinstance(semitones, bool) or not isinstance(semitones, (int, np.integer)):
-        raise ValueError(f"semitones must be an integer. Received: semitones={semitones!r}")
-    shifted = [(pitch if pitch == REST else pitch + int(semitones), duration) for pitch, duration in notes]
+    semitones = int_at_least(semitones, -127, "semitones")
+    shifted = [(pitch if pitch == REST else pitch + semitones, duration) for pitch, duration in notes]
     if any(not (pitch == REST or 0 <= pitch <= 127) for pitch, _ in shifted):
         raise ValueError(f"Transposing by {semitones} leaves the MIDI range [0, 127]. Received: semitones={semitones}")
     return shifted
-
-
-# --- the corpus -------------------------------------------------------------------------------
-
-
-def chorale_names():
-    """Corpus names of the 350 chorales (Riemenschneider 1-371, each file once), sorted.
-
-    Reads music21's list of chorales; parses nothing.
-    """
-    from music21 import corpus
-
-    return sorted(set(corpus.chorales.Iterator(returnType="filename")))
-
-
-def parse_chorale(name):
-    """Parse one chorale from music21's bundled corpus into a transposed soprano melody.
-
-    Uses ``corpus.parse(name, forceSource=True)``: the file inside the
-    installed package, read from source, so music21 neither downloads nor
-    writes its own pickle cache. Takes about 0.2 s.
-
-    Args:
-        name: corpus name, e.g. ``"bach/bwv269"``.
-
-    Returns:
-        A :class:`Chorale` whose melody is in C major or A minor, leading and
-        trailing rests removed.
-    """
-    from music21 import corpus
-
-    if not isinstance(name, str) or not name:
-        raise ValueError(f'name must be a corpus name such as "bach/bwv269". Received: name={name!r}')
-    score = corpus.parse(name, forceSource=True)
-    key = score.analyze("key")
-    key_name = f"{key.tonic.name} {key.mode}"
-    shift = transposition_to_c(key_name)
-    melody = transpose(melody_from_stream(score, trim_rests=True), shift)
-    return Chorale(name=name, key=key_name, transposition=shift, melody=melody)
-
-
-def _split_order(names, seed):
-    """A fixed pseudo-random order of names: by SHA-256 of "seed:name" (no RNG, same everywhere)."""
-    return sorted(names, key=lambda name: hashlib.sha256(f"{seed}:{name}".encode()).hexdigest())
-
-
-def split_names(names=None, held_out_fraction=HELD_OUT_FRACTION, seed=SPLIT_SEED):
-    """The fixed train / held-out split by chorale.
-
-    Names are ordered by the SHA-256 hash of ``"{seed}:{name}"``, a
-    pseudo-random order that no library version can change, and the first
-    ``round(held_out_fraction * len(names))`` are held out. Within each part
-    the names keep that order (so a prefix is a random sample).
-
-    Args:
-        names: corpus names; default :func:`chorale_names` (350 names, 315 / 35).
-        held_out_fraction: in (0, 1).
-        seed: the split's seed.
-
-    Returns:
-        (train_names, test_names), two disjoint lists.
-
-    Example:
-    >>> train, test = split_names([f"c{i}" for i in range(20)])
-    >>> len(train), len(test), set(train) & set(test)
-    (18, 2, set())
-    """
-    if not (isinstance(held_out_fraction, (int, float)) and 0 < held_out_fraction < 1):
-        raise ValueError(f"held_out_fraction must be in (0, 1). Received: held_out_fraction={held_out_fraction!r}")
-    names = chorale_names() if names is None else list(dict.fromkeys(names))
-    ordered = _split_order(names, seed)
-    n_test = int(round(held_out_fraction * len(ordered)))
-    return ordered[n_test:], ordered[:n_test]
-
-
-def default_cache_path():
-    """``outputs/music/chorales.json`` (or under ``GENAI_TF_OUTPUTS``)."""
-    from genai_tf.config import outputs_dir
-
-    return outputs_dir("music") / CACHE_NAME
-
-
-def _read_cache(path):
-    import music21
-
-    try:
-        content = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return {}
-    header = (content.get("format"), content.get("music21"), content.get("grid"))
-    if header != (CACHE_FORMAT, music21.__version__, GRID):
-        return {}
-    return content.get("chorales", {})
-
-
-def _write_cache(path, records):
-    import music21
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    content = {"format": CACHE_FORMAT, "music21": music21.__version__, "grid": GRID, "chorales": records}
-    # Write to a temporary file and rename, so a reader never sees half a file.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-        json.dump(content, file, separators=(",", ":"))
-    os.chmod(temporary, 0o644)  # mkstemp makes the file private; the cache is an ordinary output
-    os.replace(temporary, path)
-
-
-def load_chorales(split="train", *, limit=None, cache_path=None, verbose=False):
-    """Chorale melodies of one split, parsed once and then read from the JSON cache.
-
-    Chorales missing from the cache are parsed (:func:`parse_chorale`, about
-    0.2 s each, a minute for all) and added to it; everything else is read
-    from the file (well under a second).
-
-    Args:
-        split: ``"train"`` (315 chorales), ``"test"`` (35, held out) or ``"all"``.
-        limit: keep only the first ``limit`` chorales of the split, in the
-            split's fixed pseudo-random order (a smaller random sample, for
-            quick mode); ``None`` keeps all.
-        cache_path: the JSON file; default :func:`default_cache_path`.
-        verbose: print how many chorales were parsed.
-
-    Returns:
-        List of :class:`Chorale`, in the split's fixed order.
-    """
-    if split not in SPLITS:
-        raise ValueError(f"Unknown split. Valid splits: {', '.join(SPLITS)}. Received: split={split!r}")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
-        raise ValueError(f"limit must be a positive integer or None. Received: limit={limit!r}")
-    train, test = split_names()
-    names = {"train": train, "test": test, "all": _split_order(train + test, SPLIT_SEED)}[split]
-    names = names[:limit] if limit is not None else names
-    path = Path(cache_path) if cache_path is not None else default_cache_path()
-    records = _read_cache(path)
-    missing = [name for name in names if name not in records]
-    for name in missing:
-        chorale = parse_chorale(name)
-        records[name] = {"key": chorale.key, "transposition": chorale.transposition, "melody": chorale.melody}
-    if missing:
-        # Re-read before writing, so chorales another process added meanwhile are kept.
-        records = {**_read_cache(path), **records}
-        _write_cache(path, records)
-    if verbose:
-        print(f"{len(names)} chorales ({split}): {len(missing)} parsed, {len(names) - len(missing)} from {path}")
-    return [
-        Chorale(
-            name=name,
-            key=records[name]["key"],
-            transposition=int(records[name]["transposition"]),
-            melody=[(int(pitch), float(duration)) for pitch, duration in records[name]["melody"]],
-        )
-        for name in names
-    ]
-
-
-# --- tokens -----------------------------------------------------------------------------------
-
-
-class MelodyVocabulary:
-    """One token per (pitch, duration) note seen in the training melodies, plus special tokens.
-
-    Token ids: 0 = ``PAD`` (padding), 1 = ``START``, 2 = ``END``, then the
-    notes sorted by (pitch, duration), rests (pitch -1) first. There is no
-    unknown token: encoding a note that is not in the vocabulary raises a
-    ``ValueError`` naming it (use :meth:`contains` to filter first).
-
-    Args:
-        melodies: the training melodies; every distinct note becomes a token.
-
-    Example:
-    >>> vocabulary = MelodyVocabulary([[(60, 1.0), (62, 0.5), (60, 1.0)]])
-    >>> len(vocabulary), vocabulary.encode([(62, 0.5), (60, 1.0)]).tolist()
-    (5, [1, 4, 3, 2])
-    >>> vocabulary.decode([1, 4, 3, 2])
-    [(62, 0.5), (60, 1.0)]
-    """
-
-    PAD = 0
-    START = 1
-    END = 2
-    SPECIAL_TOKENS = ("<pad>", "<start>", "<end>")
-
-    def __init__(self, melodies):
-        if isinstance(melodies, (str, bytes)) or not hasattr(melodies, "__len__") or len(melodies) == 0:
-            raise ValueError(f"melodies must be a non-empty list of melodies. Received: melodies={melodies!r}")
-        seen = set()
-        for index, melody in enumerate(melodies):
-            seen.update(validate_melody(melody, argument=f"melodies[{index}]"))
-        self.notes = sorted(seen)
-        self._ids = {note: index + len(self.SPECIAL_TOKENS) for index, note in enumerate(self.notes)}
-
-    def __len__(self):
-        return len(self.SPECIAL_TOKENS) + len(self.notes)
-
-    @property
-    def size(self):
-        """Number of tokens, special tokens included (the model's output width)."""
-        return len(self)
-
-    def __repr__(self):
-        return f"MelodyVocabulary(size={len(self)}, notes={len(self.notes)})"
-
-    def contains(self, melody):
-        """Whether every note of a melody has a token."""
-        return all(note in self._ids for note in validate_melody(melody))
-
-    def token_to_note(self, token):
-        """The ``(pitch, duration)`` of a note token; a ``ValueError`` for special or unknown ids."""
-        if isinstance(token, bool) or not isinstance(token, (int, np.integer)) or not (
-            len(self.SPECIAL_TOKENS) <= token < len(self)
-        ):
-            raise ValueError(
-                f"token must be a note id in [{len(self.SPECIAL_TOKENS)}, {len(self)}). Received: token={token!r}"
-            )
-        return self.notes[int(token) - len(self.SPECIAL_TOKENS)]
-
-    def encode(self, melody, add_start_end=True):
-        """Token ids of a melody, ``START`` first and ``END`` last by default.
-
-        Args:
-            melody: list of ``(pitch, duration)`` notes.
-            add_start_end: wrap the notes in ``START`` ... ``END``.
-
-        Returns:
-            int32 array of shape (len(melody) + 2,), or (len(melody),).
-
-        Raises:
-            ValueError: for an empty melody, a malformed note, or a note with
-                no token (not seen in the training melodies).
-        """
-        notes = validate_melody(melody)
-        ids = []
-        for index, note in enumerate(notes):
-            if note not in self._ids:
-                raise ValueError(
-                    f"melody[{index}] = {note} is not in the vocabulary (no training melody has this "
-                    f"pitch and duration). Received: melody[{index}]={melody[index]!r}"
-                )
-            ids.append(self._ids[note])
-        if add_start_end:
-            ids = [self.START, *ids, self.END]
-        return np.asarray(ids, dtype=np.int32)
-
-    def decode(self, tokens):
-        """The melody of a token sequence: ``PAD`` and ``START`` are skipped, ``END`` stops it.
-
-        Args:
-            tokens: 1-D sequence of ids in [0, len(vocabulary)).
-
-        Returns:
-            List of ``(pitch, duration)`` notes, possibly empty.
-
-        Raises:
-            ValueError: for an id outside the vocabulary.
-        """
-        tokens = np.asarray(tokens)
-        if tokens.ndim != 1 or not np.issubdtype(tokens.dtype, np.integer) and tokens.size:
-            raise ValueError(f"tokens must be a 1-D sequence of integer ids. Received: tokens={tokens!r}")
-        melody = []
-        for index, token in enumerate(tokens.tolist()):
-            if not 0 <= token < len(self):
-                raise ValueError(
-                    f"tokens[{index}] is not a token id in [0, {len(self)}). Received: tokens[{index}]={token}"
-                )
-            if token == self.END:
-                break
-            if token in (self.PAD, self.START):
-                continue
-            melody.append(self.notes[token - len(self.SPECIAL_TOKENS)])
-        return melody
-
-
-def make_windows(token_sequences, context_length, stride=1):
-    """(input, target) windows for next-token training, the target shifted by one.
-
-    The token sequences (each ``START`` ... ``END``) are joined end to end into
-    one stream, and a window of ``context_length + 1`` tokens is cut every
-    ``stride`` tokens: the input is its first ``context_length`` tokens, the
-    target its last ``context_length``. So ``targets[i, t] == inputs[i, t + 1]``,
-    and ``targets[i, t]`` is the token that follows ``inputs[i, :t + 1]``.
-
-    Formula:
-        inputs[i]  = stream[i * stride : i * stride + context_length]
-        targets[i] = stream[i * stride + 1 : i * stride + context_length + 1]
-
-    Args:
-        token_sequences: list of 1-D integer arrays (e.g. from
-            :meth:`MelodyVocabulary.encode`), or one 1-D array.
-        context_length: positive int, the model's context (window) length.
-        stride: positive int, the step between window starts.
-
-    Returns:
-        (inputs, targets): int32 arrays of shape (n_windows, context_length),
-        ``n_windows = (len(stream) - context_length - 1) // stride + 1``.
-
-    Example:
-    >>> inputs, targets = make_windows([np.array([1, 5, 6, 2]), np.array([1, 7, 2])], context_length=3, stride=2)
-    >>> inputs.tolist(), targets.tolist()
-    ([[1, 5, 6], [6, 2, 1]], [[5, 6, 2], [2, 1, 7]])
-    """
-    from genai_tf.text import make_windows as make_stream_windows
-
-    if isinstance(token_sequences, np.ndarray) and token_sequences.ndim == 1:
-        token_sequences = [token_sequences]
-    arrays = [np.asarray(sequence) for sequence in token_sequences]
-    if not arrays or any(a.ndim != 1 or (a.size and not np.issubdtype(a.dtype, np.integer)) for a in arrays):
-        raise ValueError(
-            "token_sequences must be a non-empty list of 1-D integer arrays. "
-            f"Received: token_sequences={token_sequences!r}"
-        )
-    return make_stream_windows(np.concatenate(arrays), context_length, stride=stride)
-
-
-def make_window_dataset(inputs, targets, batch_size=64, shuffle=True, seed=0, **kwargs):
-    """A ``tf.data`` pipeline of (input, target) window batches (:func:`genai_tf.data.make_dataset`).
-
-    Args:
-        inputs, targets: int32 arrays (n_windows, context_length) from :func:`make_windows`.
-        batch_size, shuffle, seed, **kwargs: as for ``make_dataset`` (which
-            drops the last, smaller batch by default).
-
-    Returns:
-        A ``tf.data.Dataset`` of ``(inputs, targets)`` batches.
-    """
-    from genai_tf.data import make_dataset
-
-    inputs, targets = np.asarray(inputs), np.asarray(targets)
-    if inputs.ndim != 2 or inputs.shape != targets.shape:
-        raise ValueError(
-            "inputs and targets must be 2-D arrays of one shape (n_windows, context_length). "
-            f"Received: inputs.shape={inputs.shape}, targets.shape={targets.shape}"
-        )
-    return make_dataset(inputs, targets, batch_size=batch_size, shuffle=shuffle, seed=seed, **kwargs)
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -618,8 +269,7 @@ def melody_to_stream(melody, time_signature="4/4", bpm=80):
     from music21 import key, meter, note, stream, tempo
 
     notes = validate_melody(melody)
-    if isinstance(bpm, bool) or not isinstance(bpm, (int, float)) or not bpm > 0:
-        raise ValueError(f"bpm must be a positive number. Received: bpm={bpm!r}")
+    positive_float(bpm, "bpm")
     try:
         signature = meter.TimeSignature(time_signature)
     except Exception:  # music21 raises its own exception types for a malformed signature
@@ -723,8 +373,7 @@ def pitch_class_histogram(melodies, weight="count"):
     >>> pitch_class_histogram([(60, 1.0), (62, 1.0), (REST, 1.0), (72, 2.0)]).round(3).tolist()[:3]
     [0.667, 0.0, 0.333]
     """
-    if weight not in ("count", "duration"):
-        raise ValueError(f'weight must be "count" or "duration". Received: weight={weight!r}')
+    one_of(weight, ("count", "duration"), "weight")
     counts = np.zeros(12)
     for melody in _as_melody_list(melodies):
         for pitch, duration in melody:
@@ -756,8 +405,7 @@ def interval_histogram(melodies, max_interval=MAX_INTERVAL):
     >>> histogram.tolist()  # intervals -2, -1, 0, +1, +2
     [0.0, 0.0, 0.0, 0.0, 1.0]
     """
-    if isinstance(max_interval, bool) or not isinstance(max_interval, (int, np.integer)) or max_interval < 1:
-        raise ValueError(f"max_interval must be a positive integer. Received: max_interval={max_interval!r}")
+    max_interval = positive_int(max_interval, "max_interval")
     counts = np.zeros(2 * max_interval + 1)
     for melody in _as_melody_list(melodies):
         pitches = np.array([pitch for pitch, _ in melody if pitch != REST])
@@ -775,7 +423,9 @@ def histogram_distance(p, q, metric="total_variation"):
                                 m = (p + q) / 2, KL in bits           (in [0, 1])
 
     Both are symmetric and 0 only for equal histograms. Inputs are
-    normalised to sum to 1 first.
+    normalised to sum to 1 first. The Jensen-Shannon divergence is
+    :func:`genai_tf.theory.js_divergence` (in nats) converted by
+    :func:`genai_tf.metrics.nats_to_bits`.
 
     Args:
         p, q: non-negative arrays of one shape, each with a positive sum.
@@ -788,8 +438,7 @@ def histogram_distance(p, q, metric="total_variation"):
     >>> histogram_distance([1.0, 0.0], [0.5, 0.5]), histogram_distance([1, 0], [0, 1], "jensen_shannon")
     (0.5, 1.0)
     """
-    if metric not in HISTOGRAM_METRICS:
-        raise ValueError(f"metric must be one of {HISTOGRAM_METRICS}. Received: metric={metric!r}")
+    one_of(metric, HISTOGRAM_METRICS, "metric")
     p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
     if p.shape != q.shape or p.ndim != 1:
         raise ValueError(f"p and q must be 1-D arrays of one shape. Received: p.shape={p.shape}, q.shape={q.shape}")
@@ -799,13 +448,7 @@ def histogram_distance(p, q, metric="total_variation"):
     p, q = p / p.sum(), q / q.sum()
     if metric == "total_variation":
         return float(0.5 * np.abs(p - q).sum())
-    m = 0.5 * (p + q)
-
-    def kl_bits(a):
-        support = a > 0
-        return float(np.sum(a[support] * np.log2(a[support] / m[support])))
-
-    return 0.5 * kl_bits(p) + 0.5 * kl_bits(q)
+    return float(nats_to_bits(js_divergence(p, q)))
 
 
 def shuffled_baseline(melodies, seed=0):

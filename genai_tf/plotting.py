@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from genai_tf.validation import positive_int
+
 
 def image_grid(images, ncols=10, pixel_range=(-1.0, 1.0)):
     """Tile images (N, H, W, 1) into one 2-D array in [0, 1], ready for ``imshow``.
@@ -9,6 +11,16 @@ def image_grid(images, ncols=10, pixel_range=(-1.0, 1.0)):
     Images from a tanh generator live in [-1, 1]; this rescales them from
     ``pixel_range`` to [0, 1] and drops the channel axis, which
     ``matplotlib.pyplot.imshow`` does not accept for one channel (E-002-3).
+
+    Args:
+        images: (N, H, W) or (N, H, W, 1) pixel values in ``pixel_range``;
+            values outside it are clipped.
+        ncols: images per row, a positive integer (at most N are used).
+        pixel_range: (low, high), mapped to 0 (black) and 1 (white).
+
+    Returns:
+        float32 array (rows * H, columns * W) in [0, 1], row by row from the
+        top-left; the slots after the last image are white (1).
 
     Example:
     >>> image_grid(np.zeros((3, 2, 2, 1)), ncols=2).shape
@@ -22,7 +34,7 @@ def image_grid(images, ncols=10, pixel_range=(-1.0, 1.0)):
     low, high = pixel_range
     images = np.clip((images - low) / (high - low), 0.0, 1.0)
     n, h, w = images.shape
-    ncols = max(1, min(ncols, n))
+    ncols = max(1, min(positive_int(ncols, "ncols"), n))
     nrows = -(-n // ncols)
     grid = np.ones((nrows * h, ncols * w), dtype=np.float32)
     for i, image in enumerate(images):
@@ -32,9 +44,19 @@ def image_grid(images, ncols=10, pixel_range=(-1.0, 1.0)):
 
 
 def show_images(images, ncols=10, pixel_range=(-1.0, 1.0), title=None, ax=None):
-    """Show images as one grid; returns the matplotlib Axes."""
+    """Show images as one grid (see :func:`image_grid`), grey from black (0) to white (1), axes hidden.
+
+    Args:
+        images, ncols, pixel_range: as in :func:`image_grid`.
+        title: optional title.
+        ax: matplotlib Axes to draw on; a new figure about 0.6 inch per image when ``None``.
+
+    Returns:
+        The matplotlib Axes (its figure is ``ax.figure``).
+    """
     import matplotlib.pyplot as plt
 
+    ncols = positive_int(ncols, "ncols")
     if ax is None:
         rows = -(-len(images) // ncols)
         _, ax = plt.subplots(figsize=(ncols * 0.6, rows * 0.6 + 0.4))

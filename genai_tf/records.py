@@ -15,7 +15,7 @@ Example:
 
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 
@@ -24,7 +24,7 @@ class RecordError(ValueError):
 
 
 def write_json(path, record, indent=1, compact=False):
-    """Write ``record`` to ``path`` atomically (temporary file, fsync, rename).
+    """Write ``record`` to ``path`` atomically (temporary file, fsync, rename); the file's mode follows the umask.
 
     Args:
         path: the target file; its folder must exist.
@@ -36,7 +36,9 @@ def write_json(path, record, indent=1, compact=False):
     text = json.dumps(record, separators=(",", ":")) if compact else json.dumps(record, indent=indent, allow_nan=False)
     if compact:
         json.dumps(record, allow_nan=False)  # the same refusal of NaN in either form
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # A new, hidden file beside the target (O_EXCL: never someone else's), with the mode open() would give.
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text + ("" if compact else "\n"))

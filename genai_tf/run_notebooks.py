@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from genai_tf.config import KEY_FIGURE_PREFIX, MODE_ENV, MODES
+from genai_tf.validation import positive_int_arg
 
 DEFAULT_GLOB = "notebooks/[0-9][0-9]_*.ipynb"
 
@@ -72,7 +73,7 @@ def main(argv=None):
     parser.add_argument("--mode", choices=MODES, default=os.environ.get(MODE_ENV, "full"))
     parser.add_argument("--out", default="build", help="folder for executed copies and summary.md")
     parser.add_argument("--inplace", action="store_true", help="also overwrite the source notebooks")
-    parser.add_argument("--timeout", type=int, default=1200, help="seconds allowed per cell")
+    parser.add_argument("--timeout", type=positive_int_arg, default=1200, help="seconds allowed per cell")
     args = parser.parse_args(argv)
 
     paths = [Path(p) for p in args.notebooks] or sorted(Path().glob(DEFAULT_GLOB))

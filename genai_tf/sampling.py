@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from genai_tf.validation import float_in, positive_float, positive_int
+
 
 def _check_logits(logits):
     logits = np.asarray(logits, np.float64)
@@ -40,16 +42,16 @@ def filter_logits(logits, top_k=None, top_p=None):
     logits = _check_logits(logits).copy()
     vocab_size = logits.shape[1]
     if top_k is not None:
-        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= vocab_size:
-            raise ValueError(f"top_k must be an integer in [1, {vocab_size}]. Received: top_k={top_k!r}")
+        top_k = positive_int(top_k, "top_k")
+        if top_k > vocab_size:
+            raise ValueError(f"top_k must be at most vocab_size={vocab_size}. Received: top_k={top_k!r}")
         # Ties at the k-th value are broken by keeping the first k in order of decreasing logit.
         order = np.argsort(-logits, axis=1, kind="stable")
         keep = np.zeros_like(logits, dtype=bool)
         np.put_along_axis(keep, order[:, :top_k], True, axis=1)
         logits[~keep] = -np.inf
     if top_p is not None:
-        if not 0.0 < top_p <= 1.0:
-            raise ValueError(f"top_p must be in (0, 1]. Received: top_p={top_p!r}")
+        top_p = float_in(top_p, 0.0, 1.0, "top_p")
         order = np.argsort(-logits, axis=1, kind="stable")
         sorted_logits = np.take_along_axis(logits, order, axis=1)
         probabilities = np.exp(sorted_logits - sorted_logits[:, :1])
@@ -74,7 +76,7 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, rng=None):
 
     Args:
         logits: (batch_size, vocab_size).
-        temperature: tau > 0.
+        temperature: tau, a finite number > 0.
         top_k, top_p: see :func:`filter_logits`.
         rng: a ``numpy.random.Generator`` or an int seed (the same seed gives the same tokens).
 
@@ -85,10 +87,10 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, rng=None):
     >>> sample_next([[0.0, 0.0, 50.0]], rng=0).tolist()
     [2]
     """
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.floating)) or not temperature > 0:
-        raise ValueError(f"temperature must be a number > 0 (use a small value for near-greedy decoding). Received: temperature={temperature!r}")
+    # Near-greedy decoding is a small temperature; 0 is refused (it would divide by zero).
+    temperature = positive_float(temperature, "temperature")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    logits = filter_logits(_check_logits(logits) / float(temperature), top_k, top_p)
+    logits = filter_logits(_check_logits(logits) / temperature, top_k, top_p)
     probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     return np.array([rng.choice(logits.shape[1], p=row) for row in probabilities], dtype=np.int32)

@@ -6,6 +6,8 @@ integrals are Riemann sums, accurate when the grid covers the mass finely.
 
 import numpy as np
 
+from genai_tf.validation import positive_float
+
 
 def gaussian_pdf(x, mean=0.0, std=1.0):
     """Density of N(mean, std^2) at ``x``.
@@ -46,7 +48,7 @@ def kl_divergence(p, q, dx=1.0):
     """
     p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
     if p.shape != q.shape:
-        raise ValueError(f"p and q must have the same shape. Received: {p.shape} and {q.shape}")
+        raise ValueError(f"p and q must have the same shape. Received: p.shape={p.shape}, q.shape={q.shape}")
     support = p > 0
     if np.any(q[support] == 0):
         return float("inf")
@@ -54,15 +56,37 @@ def kl_divergence(p, q, dx=1.0):
 
 
 def js_divergence(p, q, dx=1.0):
-    """Jensen-Shannon divergence: (KL(p || m) + KL(q || m)) / 2 with m = (p + q) / 2.
+    """Jensen-Shannon divergence of two tabulated densities (or pmfs with dx=1), in nats.
 
-    Lies in [0, log 2].
+    Formula:
+        JS(p, q) = 1/2 KL(p || m) + 1/2 KL(q || m),   m = (p + q) / 2
+        with 0 log 0 = 0, so zero entries of p or q contribute exactly 0.
+
+    It is symmetric, finite even where the supports differ (m > 0 wherever
+    p > 0 or q > 0), and lies in [0, log 2]: 0 for p = q, log 2 for disjoint
+    supports. This is the package's one Jensen-Shannon divergence; it is the
+    quantity the minimax GAN minimises at the optimal discriminator (see
+    "Generative Adversarial Nets", https://arxiv.org/abs/1406.2661, Theorem 1).
+
+    Args:
+        p, q: non-negative values of one shape: probabilities (dx=1) or
+            densities on a grid of spacing ``dx``; zeros allowed.
+        dx: the grid spacing, 1 for probability vectors.
+
+    Returns:
+        A float, in nats.
 
     Example:
-    >>> round(js_divergence([1.0, 0.0], [0.0, 1.0]), 4)  # disjoint supports: log 2
-    0.6931
+    >>> # m = (1/2, 1/2); KL([1, 0] || m) = 1 log(1 / (1/2)) + 0 log 0 = log 2, the same for q: log 2.
+    >>> bool(js_divergence([1.0, 0.0], [0.0, 1.0]) == np.log(2.0))
+    True
+    >>> # m = (3/4, 1/4): (1/2 log(2/3) + 1/2 log 2) / 2 + log(4/3) / 2 = 3/4 log(4/3) = 0.215762.
+    >>> round(js_divergence([0.5, 0.5], [1.0, 0.0]), 6)
+    0.215762
     """
     p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    if p.shape != q.shape:
+        raise ValueError(f"p and q must have the same shape. Received: p.shape={p.shape}, q.shape={q.shape}")
     m = 0.5 * (p + q)
     return 0.5 * kl_divergence(p, m, dx) + 0.5 * kl_divergence(q, m, dx)
 
@@ -114,9 +138,9 @@ def _linear_gaussian_arguments(x, weights, bias, noise_var):
             f"bias must have shape (data_dim,) = ({data_dim},), matching weights.shape={weights.shape}. "
             f"Received: bias.shape={bias.shape}"
         )
-    noise_var = np.asarray(noise_var, dtype=np.float64)
-    if noise_var.shape != () or not noise_var > 0:
-        raise ValueError(f"noise_var must be a positive scalar. Received: noise_var={noise_var}")
+    if np.shape(noise_var) != ():
+        raise ValueError(f"noise_var must be a positive scalar. Received: noise_var={noise_var!r}")
+    noise_var = positive_float(np.asarray(noise_var, dtype=np.float64)[()], "noise_var")
     x = np.asarray(x, dtype=np.float64)
     single = x.ndim == 1
     if x.ndim not in (1, 2) or x.shape[-1] != data_dim:
@@ -124,7 +148,7 @@ def _linear_gaussian_arguments(x, weights, bias, noise_var):
             f"x must have shape (data_dim,) or (n, data_dim) with data_dim={data_dim} "
             f"(from weights.shape={weights.shape}). Received: x.shape={x.shape}"
         )
-    return np.atleast_2d(x), weights, bias, float(noise_var), single
+    return np.atleast_2d(x), weights, bias, noise_var, single
 
 
 def _diagonal_arguments(q_mean, q_log_var, batch_shape, latent_dim):

@@ -1,10 +1,13 @@
 """Fused ``tf.function`` training steps, a small step loop and a resumable trainer.
 
-One call of a GAN step updates the discriminator on a batch and then the
-generator, with no Python-side ``predict()`` in between: the whole step is
-one TensorFlow graph. :class:`Trainer` runs such a step with checkpoints
-(resumable, bit-exact under ``genai_tf.set_seed``), a NaN guard, TensorBoard
-summaries and a progress bar.
+The step factories wrap the per-batch updates of
+:mod:`genai_tf.models.updates` in one ``tf.function``: one call of a GAN step
+updates the discriminator on a batch and then the generator, with no
+Python-side ``predict()`` in between, the whole step one TensorFlow graph.
+:func:`fit_steps` runs such a step for a number of steps; :class:`Trainer`
+runs it with checkpoints (resumable, bit-exact under ``genai_tf.set_seed``),
+a NaN guard, TensorBoard summaries and a progress bar. Both record their
+losses with :func:`append_history`.
 """
 
 import math
@@ -16,185 +19,38 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genai_tf.distribute import GlobalBatch, check_created_in_scope, make_distributed_step, replica_seed
-from genai_tf.losses import (
-    minimax_discriminator_loss,
-    minimax_generator_loss,
-    modified_generator_loss,
-    wasserstein_critic_loss,
-    wasserstein_generator_loss,
-    wasserstein_gradient_penalty,
-)
-
-GENERATOR_LOSSES = {
-    "non_saturating": modified_generator_loss,
-    "saturating": minimax_generator_loss,
-}
+from genai_tf.distribute import check_created_in_scope, make_distributed_step
+from genai_tf.models import updates
+from genai_tf.validation import float_in, non_negative_int, positive_int
 
 
-def _check_latent_dim(latent_dim):
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim <= 0:
-        raise ValueError(f"latent_dim must be a positive integer. Received: latent_dim={latent_dim!r}")
+def append_history(history, step, values):
+    """Record one logging step in ``history``, in place: its step, and each value under its key.
 
-
-def _inputs(x, labels):
-    """A conditional network takes [x, labels]; an unconditional one takes x."""
-    return x if labels is None else [x, labels]
-
-
-def _apply(tape, loss, model, optimizer):
-    grads = tape.gradient(loss, model.trainable_variables)
-    optimizer.apply_gradients(zip(grads, model.trainable_variables))
-
-
-def gan_update(
-    generator,
-    discriminator,
-    generator_optimizer,
-    discriminator_optimizer,
-    real,
-    latent_dim,
-    seed_generator,
-    generator_loss_fn=modified_generator_loss,
-    labels=None,
-    augment=None,
-):
-    """One fused GAN update on a batch: the discriminator first, then the generator.
-
-    Formula:
-        D step: minimise -E_x[log D(x)] - E_z[log(1 - D(G(z)))]
-        G step: minimise generator_loss_fn(D(G(z))), fresh z, against the updated D
-
-    Used by the ``GAN``, ``DCGAN`` and ``ConditionalGAN`` models' ``train_step``
-    and by :func:`make_gan_train_step`, so both paths run the same code.
-
-    Under a ``tf.distribute`` strategy (called on each replica, by ``fit()`` or
-    a step made with ``strategy=``) the losses are scaled to the global batch
-    before the gradients, which the optimizers sum across replicas, and the
-    returned values are means over the global batch; each replica takes its
-    rows of the global batch's noise, so the update equals the single-device
-    one on the same global batch (:mod:`genai_tf.distribute`; not draw for
-    draw with ``augment``, whose draws are per replica, nor with BatchNorm or
-    Dropout layers).
+    A history is ``{"step": [s1, s2, ...], key: [v1, v2, ...], ...}``, every
+    list as long as ``history["step"]`` when every step logs the same keys.
+    :func:`fit_steps` and :meth:`Trainer.fit` return one; a caller that logs
+    through their ``callback`` builds its own with this function.
 
     Args:
-        generator: maps noise (batch, latent_dim) [and labels] to samples.
-        discriminator: maps samples [and labels] to logits (batch, 1).
-        generator_optimizer, discriminator_optimizer: two Keras optimizers.
-        real: a batch of real samples.
-        latent_dim: size of the noise vector.
-        seed_generator: ``keras.random.SeedGenerator`` for the noise.
-        generator_loss_fn: ``modified_generator_loss`` (non-saturating) or
-            ``minimax_generator_loss`` (saturating).
-        labels: int labels (batch,) for a conditional GAN; the fakes get the
-            same labels as the real batch.
-        augment: optional differentiable function images -> images applied
-            to the real and the generated images every time D sees them, in
-            both updates (DiffAugment, :func:`genai_tf.augment.diff_augment`).
+        history: dict with a "step" list, updated in place.
+        step: the step number, an int.
+        values: dict {key: float} of the values at that step.
 
     Returns:
-        Dict of scalar tensors: d_loss, g_loss, real_prob (mean D(x)), fake_prob (mean D(G(z))).
+        ``history`` itself.
+
+    Example:
+    >>> history = {"step": []}
+    >>> append_history(history, 5, {"loss": 0.5})
+    {'step': [5], 'loss': [0.5]}
+    >>> append_history(history, 10, {"loss": 0.25})
+    {'step': [5, 10], 'loss': [0.5, 0.25]}
     """
-    augment = augment or (lambda images: images)
-    batch = GlobalBatch(real)
-    noise = batch.normal((latent_dim,), seed_generator)
-    with tf.GradientTape() as tape:
-        fake = generator(_inputs(noise, labels), training=True)
-        real_logits = discriminator(_inputs(augment(real), labels), training=True)
-        fake_logits = discriminator(_inputs(augment(fake), labels), training=True)
-        d_loss = minimax_discriminator_loss(real_logits, fake_logits)
-        scaled_loss = batch.scale(d_loss)
-    _apply(tape, scaled_loss, discriminator, discriminator_optimizer)
-
-    noise = batch.normal((latent_dim,), seed_generator)
-    with tf.GradientTape() as tape:
-        fake = generator(_inputs(noise, labels), training=True)
-        g_loss = generator_loss_fn(discriminator(_inputs(augment(fake), labels), training=True))
-        scaled_loss = batch.scale(g_loss)
-    _apply(tape, scaled_loss, generator, generator_optimizer)
-    return batch.mean({
-        "d_loss": d_loss,
-        "g_loss": g_loss,
-        "real_prob": tf.reduce_mean(tf.sigmoid(real_logits)),
-        "fake_prob": tf.reduce_mean(tf.sigmoid(fake_logits)),
-    })
-
-
-def wgan_gp_update(
-    generator,
-    critic,
-    generator_optimizer,
-    critic_optimizer,
-    real,
-    latent_dim,
-    seed_generator,
-    n_critic=5,
-    gp_weight=10.0,
-    labels=None,
-):
-    """One WGAN-GP update on a batch: ``n_critic`` critic steps, then one generator step.
-
-    Formula:
-        critic: minimise E[f(G(z))] - E[f(x)] + gp_weight * GP   (n_critic times, fresh z)
-        generator: minimise -E[f(G(z))]
-
-    Under a ``tf.distribute`` strategy the losses, the penalty included, are
-    scaled to the global batch and the returned values are global-batch means,
-    as in :func:`gan_update`; the latent noise is the single device's, while
-    each replica draws its own interpolation weights epsilon (inside
-    :func:`genai_tf.losses.wasserstein_gradient_penalty`, from
-    :func:`genai_tf.distribute.replica_seed`), so the penalty matches the
-    single-device one in distribution, not draw for draw.
-
-    Args:
-        generator, critic: the two networks; the critic outputs scores
-            (batch, 1) with no sigmoid.
-        generator_optimizer, critic_optimizer: two Keras optimizers.
-        real: a batch of real samples.
-        latent_dim: size of the noise vector.
-        seed_generator: ``keras.random.SeedGenerator`` for noise and epsilon.
-        n_critic: critic updates per generator update, >= 1.
-        gp_weight: lambda, the weight of the gradient penalty (10 in the paper).
-        labels: optional int labels (batch,) for a conditional critic.
-
-    Returns:
-        Dict of scalar tensors from the last critic step and the generator
-        step: d_loss (critic loss with penalty), g_loss, gradient_penalty,
-        wasserstein (E[f(x)] - E[f(G(z))], the critic's distance estimate).
-    """
-    batch = GlobalBatch(real)
-    for _ in range(n_critic):
-        noise = batch.normal((latent_dim,), seed_generator)
-        with tf.GradientTape() as tape:
-            fake = generator(_inputs(noise, labels), training=True)
-            real_scores = critic(_inputs(real, labels), training=True)
-            fake_scores = critic(_inputs(fake, labels), training=True)
-            critic_loss = wasserstein_critic_loss(real_scores, fake_scores)
-            penalty = wasserstein_gradient_penalty(
-                critic, real, fake, labels=labels, seed=replica_seed(seed_generator)
-            )
-            d_loss = critic_loss + gp_weight * penalty
-            scaled_loss = batch.scale(d_loss)
-        _apply(tape, scaled_loss, critic, critic_optimizer)
-
-    noise = batch.normal((latent_dim,), seed_generator)
-    with tf.GradientTape() as tape:
-        fake = generator(_inputs(noise, labels), training=True)
-        g_loss = wasserstein_generator_loss(critic(_inputs(fake, labels), training=True))
-        scaled_loss = batch.scale(g_loss)
-    _apply(tape, scaled_loss, generator, generator_optimizer)
-    return batch.mean({"d_loss": d_loss, "g_loss": g_loss, "gradient_penalty": penalty, "wasserstein": -critic_loss})
-
-
-def _split_batch(batch, conditional):
-    if conditional:
-        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            raise ValueError("A conditional step needs batches of (images, labels).")
-        return batch[0], batch[1]
-    if isinstance(batch, (tuple, list)):
-        batch = batch[0]
-    return batch, None
-
+    history["step"].append(step)
+    for key, value in values.items():
+        history.setdefault(key, []).append(value)
+    return history
 
 def _prepare_strategy(strategy, **networks):
     """Check that the networks and optimizers belong to ``strategy``; build the optimizers in its scope.
@@ -240,10 +96,10 @@ def make_gan_train_step(
     conditional=False,
     strategy=None,
 ):
-    """Build a fused GAN step: one ``tf.function`` running :func:`gan_update`.
+    """Build a fused GAN step: one ``tf.function`` running :func:`~genai_tf.models.updates.gan_update`.
 
     With ``strategy`` (e.g. ``tf.distribute.MirroredStrategy()``) the step runs
-    :func:`gan_update` on every replica, each on its rows of the global batch,
+    :func:`~genai_tf.models.updates.gan_update` on every replica, each on its rows of the global batch,
     and returns the losses of the global batch: the same update and the same
     losses as the single-device step on that batch (see
     :mod:`genai_tf.distribute` for the rules and the exceptions). Create the
@@ -268,12 +124,8 @@ def make_gan_train_step(
         a ``tf.function``, with its ``seed_generator`` attribute (checkpoint it
         to resume the noise sequence) and its ``strategy``.
     """
-    if generator_loss not in GENERATOR_LOSSES:
-        raise ValueError(
-            f"generator_loss must be one of {sorted(GENERATOR_LOSSES)}. "
-            f"Received: generator_loss={generator_loss!r}"
-        )
-    _check_latent_dim(latent_dim)
+    loss_fn = updates.get_generator_loss(generator_loss)
+    positive_int(latent_dim, "latent_dim")
     if generator_optimizer is discriminator_optimizer:
         raise ValueError("generator_optimizer and discriminator_optimizer must be separate instances.")
     if strategy is not None:
@@ -285,10 +137,10 @@ def make_gan_train_step(
     seed_generator = _seed_generator(seed, strategy)
 
     def replica_step(batch):
-        real, labels = _split_batch(batch, conditional)
-        return gan_update(
+        real, labels = updates.split_batch(batch, conditional)
+        return updates.gan_update(
             generator, discriminator, generator_optimizer, discriminator_optimizer, real,
-            latent_dim, seed_generator, GENERATOR_LOSSES[generator_loss], labels,
+            latent_dim, seed_generator, loss_fn, labels,
         )
 
     return _step_function(replica_step, strategy, seed_generator)
@@ -306,7 +158,7 @@ def make_wgan_gp_train_step(
     conditional=False,
     strategy=None,
 ):
-    """Build a fused WGAN-GP step: one ``tf.function`` running :func:`wgan_gp_update`.
+    """Build a fused WGAN-GP step: one ``tf.function`` running :func:`~genai_tf.models.updates.wgan_gp_update`.
 
     ``strategy`` distributes it as in :func:`make_gan_train_step`.
 
@@ -326,11 +178,9 @@ def make_wgan_gp_train_step(
         ``train_step(batch) -> {"d_loss", "g_loss", "gradient_penalty", "wasserstein"}``
         with ``seed_generator`` and ``strategy`` attributes.
     """
-    _check_latent_dim(latent_dim)
-    if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
-        raise ValueError(f"n_critic must be a positive integer. Received: n_critic={n_critic!r}")
-    if gp_weight < 0:
-        raise ValueError(f"gp_weight must be >= 0. Received: gp_weight={gp_weight}")
+    positive_int(latent_dim, "latent_dim")
+    positive_int(n_critic, "n_critic")
+    float_in(gp_weight, 0.0, math.inf, "gp_weight", include_low=True, include_high=False)
     if generator_optimizer is critic_optimizer:
         raise ValueError("generator_optimizer and critic_optimizer must be separate instances.")
     if strategy is not None:
@@ -338,8 +188,8 @@ def make_wgan_gp_train_step(
     seed_generator = _seed_generator(seed, strategy)
 
     def replica_step(batch):
-        real, labels = _split_batch(batch, conditional)
-        return wgan_gp_update(
+        real, labels = updates.split_batch(batch, conditional)
+        return updates.wgan_gp_update(
             generator, critic, generator_optimizer, critic_optimizer, real, latent_dim,
             seed_generator, n_critic, gp_weight, labels,
         )
@@ -358,7 +208,7 @@ def fit_steps(train_step, dataset, steps, log_every=100, callback=None):
         train_step: callable taking one batch, returning a dict of scalar tensors.
         dataset: a ``tf.data.Dataset``; it is repeated as needed.
         steps: number of steps, > 0.
-        log_every: how often to read back and record the losses.
+        log_every: how often to read back and record the losses, > 0.
         callback: optional ``callback(step, logs)``, e.g. to take snapshots.
 
     Returns:
@@ -367,8 +217,8 @@ def fit_steps(train_step, dataset, steps, log_every=100, callback=None):
     Raises:
         FloatingPointError: a loss is NaN or infinite; the message names the step.
     """
-    if steps <= 0 or log_every <= 0:
-        raise ValueError(f"steps and log_every must be positive. Received: steps={steps}, log_every={log_every}")
+    steps = positive_int(steps, "steps")
+    log_every = positive_int(log_every, "log_every")
     history = {"step": []}
     for step, batch in enumerate(dataset.repeat().take(steps), start=1):
         logs = train_step(batch)
@@ -378,9 +228,7 @@ def fit_steps(train_step, dataset, steps, log_every=100, callback=None):
         bad = {key: v for key, v in values.items() if not math.isfinite(v)}
         if bad:
             raise FloatingPointError(f"Non-finite loss at step {step}: {bad}")
-        history["step"].append(step)
-        for key, value in values.items():
-            history.setdefault(key, []).append(value)
+        append_history(history, step, values)
         if callback is not None:
             callback(step, values)
     return history
@@ -392,14 +240,6 @@ def fit_steps(train_step, dataset, steps, log_every=100, callback=None):
 
 CI_ENV = "CI"
 _RESERVED_NAMES = ("step", "iterator")
-
-
-def _check_positive_int(value, name, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-    return value
 
 
 def default_verbose(environ=None):
@@ -515,7 +355,7 @@ class Trainer:
 
     Example:
     >>> import tempfile
-    >>> from genai_tf.data import make_dataset, ring_of_gaussians
+    >>> from genai_tf.datasets import make_dataset, ring_of_gaussians
     >>> from genai_tf.models.gan import build_mlp_discriminator, build_mlp_generator
     >>> generator = build_mlp_generator(2, (2,), (8,))
     >>> discriminator = build_mlp_discriminator((2,), (8,))
@@ -550,10 +390,10 @@ class Trainer:
             raise ValueError(f"train_step must be callable. Received: train_step={train_step!r}")
         if checkpoint_dir is None or str(checkpoint_dir) == "":
             raise ValueError(f"checkpoint_dir must be a folder path. Received: checkpoint_dir={checkpoint_dir!r}")
-        self.checkpoint_every = _check_positive_int(checkpoint_every, "checkpoint_every")
-        self.max_to_keep = _check_positive_int(max_to_keep, "max_to_keep", allow_none=True)
-        self.log_every = _check_positive_int(log_every, "log_every")
-        sample_every = _check_positive_int(sample_every, "sample_every", allow_none=True)
+        self.checkpoint_every = positive_int(checkpoint_every, "checkpoint_every")
+        self.max_to_keep = positive_int(max_to_keep, "max_to_keep", allow_none=True)
+        self.log_every = positive_int(log_every, "log_every")
+        sample_every = positive_int(sample_every, "sample_every", allow_none=True)
         if sample_fn is not None and not callable(sample_fn):
             raise ValueError(f"sample_fn must be callable or None. Received: sample_fn={sample_fn!r}")
         if sample_fn is not None and log_dir is None:
@@ -720,8 +560,7 @@ class Trainer:
         Raises:
             FloatingPointError: a loss was NaN or infinite; names the first such step.
         """
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"steps must be a non-negative integer (the total to reach). Received: steps={steps!r}")
+        steps = non_negative_int(steps, "steps")
         history = {"step": []}
         start = self.global_step
         if steps <= start:
@@ -740,9 +579,7 @@ class Trainer:
             self._check_finite(step, logs)
             if log_now:
                 values = {key: float(value) for key, value in logs.items()}
-                history["step"].append(step)
-                for key, value in values.items():
-                    history.setdefault(key, []).append(value)
+                append_history(history, step, values)
                 if self._writer is not None:
                     with self._writer.as_default(step=step):
                         for key, value in values.items():

@@ -72,7 +72,10 @@ def float_in(value, low, high, name, include_low=False, include_high=True):
     message = f"{name} must be in {opening}{low}, {high}{closing}. Received: {name}={value!r}"
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(message)
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int too large for a float
+        raise ValueError(message) from None
     above = value > low or (include_low and value == low)
     below = value < high or (include_high and value == high)
     if math.isnan(value) or not (above and below):
@@ -95,8 +98,12 @@ def one_of(value, choices, name):
 
 def image_shape_28x28(image_shape, name="image_shape"):
     """``image_shape`` as a tuple when it is (28, 28, channels); else ValueError (the convolutional models' size)."""
-    shape = tuple(image_shape)
-    if len(shape) != 3 or shape[:2] != (28, 28) or not all(isinstance(s, (int, np.integer)) and s > 0 for s in shape):
+    try:
+        shape = tuple(image_shape)
+    except TypeError:
+        raise ValueError(f"{name} must be a tuple (28, 28, channels). Received: {name}={image_shape!r}") from None
+    valid = all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in shape)
+    if len(shape) != 3 or shape[:2] != (28, 28) or not valid:
         raise ValueError(f"The convolutional models are built for 28x28 images. Received: {name}={shape}")
     return shape
 

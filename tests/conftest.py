@@ -22,8 +22,8 @@ def outputs_root():
 @pytest.fixture(scope="session")
 def evaluation_classifier(outputs_root):
     """(classifier, path): the real evaluation classifier, trained once this session under ``outputs_root``."""
-    from genai_tf import metrics
+    from genai_tf import classifier
 
-    path = metrics.default_classifier_path()
+    path = classifier.default_classifier_path()
     assert outputs_root in path.parents
-    return metrics.load_classifier(path), path
+    return classifier.load_classifier(path), path

@@ -77,7 +77,7 @@ def fake_mlp_gan(throughput):
 def test_main_prints_the_targets_and_writes_the_json(throughput, monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(throughput, "matmul_gflops", lambda: 200.0)
     monkeypatch.setattr(throughput, "mlp_gan", fake_mlp_gan(throughput))
-    monkeypatch.setattr(throughput.data, "load", lambda *args, **kwargs: (np.zeros((8, 28, 28, 1), "float32"), None))
+    monkeypatch.setattr(throughput.datasets, "load", lambda *args, **kwargs: (np.zeros((8, 28, 28, 1), "float32"), None))
     # Leave the other tests' global state alone: no reseeding, no change to the warning filters.
     monkeypatch.setattr(throughput.genai_tf, "set_seed", lambda *args, **kwargs: None)
     monkeypatch.setattr(throughput.genai_tf.config, "quiet_tensorflow", lambda: None)

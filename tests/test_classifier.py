@@ -1,4 +1,4 @@
-"""Tests of the evaluation classifier and the label metrics in genai_tf.metrics."""
+"""Tests of genai_tf.classifier: the evaluation classifier, its cache, and the inputs it gives the metrics."""
 
 import json
 import os
@@ -11,97 +11,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from genai_tf import data, metrics
-from genai_tf.metrics import (
+import genai_tf.classifier as classifier_module
+from genai_tf import datasets, metrics
+from genai_tf.classifier import (
     build_classifier,
-    class_coverage,
+    classifier_features,
+    classifier_probabilities,
     held_out_accuracy,
-    label_agreement,
     load_classifier,
     predict_classes,
 )
-
-# --- class_coverage --------------------------------------------------------------------------
-
-# Ten samples: class 0 once, class 1 twice, class 3 three times, class 7 four times.
-LABELS = np.array([3, 3, 3, 1, 1, 0, 7, 7, 7, 7])
-
-
-def test_class_coverage_hand_example():
-    result = class_coverage(LABELS)
-    assert result["histogram"].tolist() == [1, 2, 0, 3, 0, 0, 0, 4, 0, 0]
-    np.testing.assert_allclose(result["fractions"], [0.1, 0.2, 0, 0.3, 0, 0, 0, 0.4, 0, 0])
-    assert result["min_fraction"] == 0.0
-    assert result["classes_covered"] == 4
-    assert isinstance(result["classes_covered"], int) and isinstance(result["min_fraction"], float)
-
-
-@pytest.mark.parametrize(
-    ("min_share", "covered"),
-    [
-        (0.0, 4),  # at least one sample
-        (1.0, 4),  # fair share 10 / 10 = 1 sample: class 0 has exactly 1, on the edge, and counts
-        (1.5, 3),  # needs 1.5: classes 1, 3, 7
-        (2.5, 2),  # needs 2.5: classes 3, 7
-        (3.5, 1),  # needs 3.5: class 7
-        (4.5, 0),
-    ],
-)
-def test_class_coverage_min_share(min_share, covered):
-    assert class_coverage(LABELS, min_share=min_share)["classes_covered"] == covered
-
-
-def test_class_coverage_uniform_and_collapsed():
-    uniform = class_coverage(np.repeat(np.arange(10), 5))
-    assert uniform["histogram"].tolist() == [5] * 10
-    assert uniform["min_fraction"] == pytest.approx(0.1)
-    assert uniform["classes_covered"] == 10
-    collapsed = class_coverage(np.full(64, 4), num_classes=5)
-    assert collapsed["histogram"].tolist() == [0, 0, 0, 0, 64]
-    assert collapsed["classes_covered"] == 1
-    # Whole-number floats, lists and tensors are accepted.
-    assert class_coverage(tf.constant([0.0, 2.0, 2.0]), num_classes=3)["histogram"].tolist() == [1, 0, 2]
-
-
-@pytest.mark.parametrize(
-    ("labels", "kwargs", "match"),
-    [
-        (np.zeros(0, int), {}, "empty"),
-        (np.zeros((2, 5), int), {}, r"predicted_labels.shape=\(2, 5\)"),
-        ([0, 1, 10], {}, r"0\.\.9.*label 10"),
-        ([0, -1], {}, "label -1"),
-        ([0, 3], {"num_classes": 3}, "label 3"),
-        ([0.0, 1.5], {}, "dtype=float64"),
-        ([0, 1], {"num_classes": 0}, "num_classes=0"),
-        ([0, 1], {"num_classes": 2.0}, "num_classes=2.0"),
-        ([0, 1], {"min_share": -0.5}, "min_share=-0.5"),
-    ],
-)
-def test_class_coverage_rejects_bad_arguments(labels, kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        class_coverage(labels, **kwargs)
-
-
-# --- label_agreement -------------------------------------------------------------------------
-
-
-def test_label_agreement_hand_examples():
-    # Agree on positions 0, 1, 2 of 5.
-    assert label_agreement([0, 1, 2, 3, 4], [0, 1, 2, 2, 9]) == pytest.approx(0.6)
-    assert label_agreement(LABELS, LABELS) == 1.0
-    assert label_agreement(LABELS, (LABELS + 1) % 10) == 0.0
-    assert label_agreement(np.array([5]), tf.constant([5])) == 1.0
-    assert isinstance(label_agreement([1], [1]), float)
-
-
-def test_label_agreement_rejects_bad_arguments():
-    with pytest.raises(ValueError, match=r"len\(requested_labels\)=3, len\(predicted_labels\)=2"):
-        label_agreement([0, 1, 2], [0, 1])
-    with pytest.raises(ValueError, match="empty"):
-        label_agreement([], [])
-    with pytest.raises(ValueError, match=r"requested_labels.shape=\(2, 2\)"):
-        label_agreement([[0, 1], [1, 0]], [0, 1])
-
 
 # --- predict_classes on stand-in models ------------------------------------------------------
 
@@ -159,13 +78,16 @@ def test_predict_classes_is_the_argmax_of_the_logits_in_any_batch_size():
 @pytest.mark.parametrize(
     "shape", [(4, 784), (4, 28, 28), (4, 28, 28, 3), (4, 1, 28, 28), (28, 28, 1), (4, 32, 32, 1)]
 )
-def test_predict_classes_rejects_bad_shapes(untrained, shape):
-    with pytest.raises(ValueError, match=r"\(N, 28, 28, 1\).*Received: images.shape=" + re.escape(str(shape))):
-        predict_classes(np.zeros(shape, np.float32), untrained)
+@pytest.mark.parametrize("function", [predict_classes, classifier_probabilities, classifier_features])
+def test_classifier_inputs_reject_bad_shapes(untrained, shape, function):
+    # The message names the expected shape, the shape received, and how to fix the usual mistakes.
+    expected = r"\(batch_size, 28, 28, 1\)\. Received: images.shape=" + re.escape(str(shape))
+    with pytest.raises(ValueError, match=expected + r".*images\[\.\.\., None\].*reshape\(-1, 28, 28, 1\)"):
+        function(np.zeros(shape, np.float32), untrained)
 
 
 def test_predict_classes_rejects_bad_ranges(untrained):
-    images, _ = data.load("mnist_sample", "test", pixel_range=(0, 255))
+    images, _ = datasets.load("mnist_sample", "test", pixel_range=(0, 255))
     with pytest.raises(ValueError, match=r"must be in \[-1, 1\].*images.max\(\)=255"):
         predict_classes(images[:4], untrained)
     with pytest.raises(ValueError, match=r"must be in \[-1, 1\].*images.min\(\)=-3"):
@@ -184,12 +106,63 @@ def test_predict_classes_rejects_bad_batch_size(untrained, batch_size):
         predict_classes(np.zeros((2, 28, 28, 1)), untrained, batch_size=batch_size)
 
 
+def test_classifier_features_have_the_penultimate_width():
+    classifier = build_classifier()
+    images = np.random.default_rng(0).uniform(-1, 1, (5, 28, 28, 1)).astype("float32")
+    features = classifier_features(images, classifier, batch_size=2)
+    assert features.shape == (5, 128) and features.dtype == np.float64
+    # They are the input of the last layer: through its kernel and bias they give the classifier's logits.
+    kernel, bias = (w.astype(np.float64) for w in classifier.layers[-1].get_weights())
+    np.testing.assert_allclose(features @ kernel + bias, classifier(images, training=False), rtol=1e-4, atol=1e-5)
+    # No images give no features, still 128 wide; a tensor gives the same features as an array.
+    assert classifier_features(images[:0], classifier).shape == (0, 128)
+    from_tensor = classifier_features(tf.constant(images), classifier, batch_size=5)
+    np.testing.assert_allclose(from_tensor, features, rtol=1e-4, atol=1e-6)
+
+
+def test_classifier_features_check_every_image_and_the_batch_size(untrained):
+    # A bad pixel in the last image (not only in the first) is refused.
+    images = np.zeros((3, 28, 28, 1), np.float32)
+    images[2, 5, 5, 0] = 255.0
+    with pytest.raises(ValueError, match=r"must be in \[-1, 1\].*images.max\(\)=255"):
+        classifier_features(images, untrained)
+    images[2, 5, 5, 0] = np.inf
+    with pytest.raises(ValueError, match="NaN or inf in 1 pixels"):
+        classifier_features(images, untrained)
+    with pytest.raises(ValueError, match="batch_size=0"):
+        classifier_features(np.zeros((2, 28, 28, 1)), untrained, batch_size=0)
+
+
+def test_classifier_probabilities_are_the_softmax_of_the_labels():
+    classifier = build_classifier()
+    images = np.random.default_rng(0).uniform(-1, 1, (5, 28, 28, 1)).astype("float32")
+    probabilities = classifier_probabilities(images, classifier, batch_size=2)
+    assert probabilities.shape == (5, 10) and probabilities.dtype == np.float64
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(probabilities.argmax(axis=1), predict_classes(images, classifier))
+    logits = np.asarray(classifier(images, training=False), np.float64)
+    np.testing.assert_allclose(probabilities, np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True), rtol=1e-5)
+    with pytest.raises(ValueError, match="must be in"):
+        classifier_probabilities(images * 255, classifier)
+
+
+def test_classifier_probabilities_stay_finite_for_huge_logits():
+    # Logits of +-28,000 overflow a naive exp(); the shifted softmax gives exactly one-hot rows.
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    kernel = np.zeros((784, 10), np.float32)
+    kernel[:, 3] = 1000.0
+    model.layers[-1].set_weights([kernel, np.zeros(10, np.float32)])
+    probabilities = classifier_probabilities(np.full((2, 28, 28, 1), 0.036), model)
+    np.testing.assert_array_equal(probabilities, np.eye(10)[[3, 3]])
+    assert metrics.classifier_inception_score(probabilities) == (1.0, 0.0)
+
+
 # --- The trained classifier ------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def test_split():
-    return data.load("mnist_sample", "test", pixel_range=(-1, 1))
+    return datasets.load("mnist_sample", "test", pixel_range=(-1, 1))
 
 
 def test_trained_classifier_held_out_accuracy(evaluation_classifier, test_split):
@@ -202,16 +175,16 @@ def test_trained_classifier_held_out_accuracy(evaluation_classifier, test_split)
     for batch_size in (64, 500):
         predicted = predict_classes(test_images, classifier, batch_size=batch_size)
         assert np.mean(predicted == test_labels) == accuracy
-    assert label_agreement(test_labels, predicted) == accuracy
+    assert metrics.label_agreement(test_labels, predicted) == accuracy
     # Real test digits are 50 per class: the classifier sees all ten classes about equally.
-    coverage = class_coverage(predicted)
+    coverage = metrics.class_coverage(predicted)
     assert coverage["classes_covered"] == 10
     assert coverage["min_fraction"] >= 0.08
     # The record beside the model says what was measured and how it was made.
     record = json.loads(path.with_suffix(".json").read_text())
     assert record["held_out_accuracy"] == pytest.approx(accuracy)
     assert record["train_split"] == "train" and record["held_out_split"] == "test"
-    assert record["epochs"] == metrics.CLASSIFIER_EPOCHS
+    assert record["epochs"] == classifier_module.CLASSIFIER_EPOCHS
     assert record["keras_version"].split(".")[0] == keras.__version__.split(".")[0]
     assert record["training_seconds"] > 0
 
@@ -250,12 +223,12 @@ def fake_training(monkeypatch):
     """Replace training by an untrained model, so that cache tests take milliseconds; counts calls."""
     calls = []
 
-    def train_classifier(epochs=metrics.CLASSIFIER_EPOCHS, seed=0, verbose=0):
+    def train_classifier(epochs=classifier_module.CLASSIFIER_EPOCHS, seed=0, verbose=0):
         calls.append(epochs)
-        record = {"held_out_accuracy": 0.1, "epochs": epochs, "seed": seed, "recipe": metrics.CLASSIFIER_RECIPE}
+        record = {"held_out_accuracy": 0.1, "epochs": epochs, "seed": seed, "recipe": classifier_module.CLASSIFIER_RECIPE}
         return build_classifier(augment=False), record
 
-    monkeypatch.setattr(metrics, "train_classifier", train_classifier)
+    monkeypatch.setattr(classifier_module, "train_classifier", train_classifier)
     return calls
 
 
@@ -349,14 +322,58 @@ def test_default_classifier_is_loaded_once(tmp_path, monkeypatch, fake_training)
     monkeypatch.setenv("GENAI_TF_OUTPUTS", str(tmp_path))
     images = np.zeros((3, 28, 28, 1), np.float32)
     assert predict_classes(images).shape == (3,)
-    assert (tmp_path / "classifier" / metrics.CLASSIFIER_FILENAME).exists()
+    assert (tmp_path / "classifier" / classifier_module.CLASSIFIER_FILENAME).exists()
     predict_classes(images)
-    assert fake_training == [metrics.CLASSIFIER_EPOCHS]
+    assert fake_training == [classifier_module.CLASSIFIER_EPOCHS]
 
 
 def test_load_classifier_rejects_other_file_types(tmp_path):
     with pytest.raises(ValueError, match="path must end in .keras"):
         load_classifier(tmp_path / "cnn.h5")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"), [({"epochs": 0}, "epochs=0"), ({"epochs": 2.0}, "epochs=2.0"), ({"seed": -1}, "seed=-1")]
+)
+def test_load_classifier_rejects_bad_epochs_and_seed_before_touching_the_cache(tmp_path, fake_training, kwargs, match):
+    path = tmp_path / "cnn.keras"
+    load_classifier(path, epochs=1)
+    before = path.read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # refused at once: no "retraining" warning, no training
+        with pytest.raises(ValueError, match=match):
+            load_classifier(path, **{"epochs": 1, **kwargs})
+    assert fake_training == [1] and path.read_bytes() == before
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"epochs": 0}, "epochs=0"), ({"seed": -2}, "seed=-2")])
+def test_train_classifier_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        classifier_module.train_classifier(**kwargs)
+
+
+def test_save_classifier_writes_the_model_and_its_record_in_the_cache_format(tmp_path, fake_training):
+    path = tmp_path / "cnn.keras"
+    record = {"held_out_accuracy": 0.5, "epochs": 3, "seed": 1, "recipe": classifier_module.CLASSIFIER_RECIPE}
+    model = build_classifier(augment=False)
+    classifier_module.save_classifier(model, record, path)
+    assert classifier_module.record_path(path) == tmp_path / "cnn.json"
+    # The record's text is what earlier versions wrote, so caches made by them stay valid.
+    assert (tmp_path / "cnn.json").read_text() == json.dumps(record, indent=2) + "\n"
+    for saved, in_memory in zip(keras.saving.load_model(path).get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(saved, in_memory)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cnn.json", "cnn.keras"]
+    # The cache written is the one load_classifier reads back without retraining.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reloaded = load_classifier(path, epochs=3, seed=1)
+    assert fake_training == [] and len(reloaded.get_weights()) == len(model.get_weights())
+    # A record JSON cannot hold (NaN) is refused before anything changes: the old cache stays whole.
+    before = path.read_bytes(), (tmp_path / "cnn.json").read_text()
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        classifier_module.save_classifier(build_classifier(), {**record, "held_out_accuracy": float("nan")}, path)
+    assert (path.read_bytes(), (tmp_path / "cnn.json").read_text()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cnn.json", "cnn.keras"]
 
 
 def test_corrupt_cache_is_really_retrained(tmp_path, test_split):
@@ -379,21 +396,27 @@ def test_corrupt_cache_is_really_retrained(tmp_path, test_split):
 
 def test_compile_classifier_decays_the_learning_rate_along_a_half_cosine():
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
-    assert metrics.compile_classifier(model, 100, learning_rate=1e-3) is model
-    rate = model.optimizer._learning_rate
-    for step, expected in ((0, 1e-3), (50, 0.5e-3), (100, 0.0), (25, 1e-3 * (1 + np.cos(np.pi / 4)) / 2)):
-        assert float(rate(step)) == pytest.approx(expected, abs=1e-9), step
+    assert classifier_module.compile_classifier(model, 100, learning_rate=1e-3) is model
+    optimizer = model.optimizer
+    assert isinstance(optimizer, keras.optimizers.Adam)
+    for step, expected in ((0, 1e-3), (50, 0.5e-3), (100, 0.0), (25, 1e-3 * (1 + np.cos(np.pi / 4)) / 2), (150, 0.0)):
+        optimizer.iterations.assign(step)   # the rate the optimizer would use at this step
+        assert float(optimizer.learning_rate) == pytest.approx(expected, abs=1e-9), step
     logits = np.array([[2.0] + [0.0] * 9], np.float32)
     assert float(model.loss(np.array([0]), logits)) == pytest.approx(-np.log(np.exp(2.0) / (np.exp(2.0) + 9)), rel=1e-5)
-    with pytest.raises(ValueError, match="steps must be a positive integer"):
-        metrics.compile_classifier(model, 0)
+    with pytest.raises(ValueError, match="steps must be a positive integer. Received: steps=0"):
+        classifier_module.compile_classifier(model, 0)
+    with pytest.raises(ValueError, match="steps=2.5"):
+        classifier_module.compile_classifier(model, 2.5)
+    with pytest.raises(ValueError, match="learning_rate=0.0"):
+        classifier_module.compile_classifier(model, 10, learning_rate=0.0)
 
 
 def test_score_samples_of_the_reference_itself(evaluation_classifier, test_split):
     classifier, _ = evaluation_classifier
     images, _ = test_split
-    real = metrics.classifier_features(images, classifier)
-    scores = metrics.score_samples(images, real, classifier, subset_size=500)
+    real = classifier_features(images, classifier)
+    scores = classifier_module.score_samples(images, real, classifier, subset_size=500)
     assert set(scores) == {"fd", "kid", "kid_std", "inception_score", "precision", "recall",
                            "classes_covered", "min_fraction"}
     assert scores["fd"] == pytest.approx(0.0, abs=1e-6)
@@ -406,29 +429,29 @@ def test_score_samples_of_the_reference_itself(evaluation_classifier, test_split
 def test_score_samples_compares_a_small_set_with_every_class_of_a_larger_reference(evaluation_classifier, test_split):
     classifier, _ = evaluation_classifier
     images, labels = test_split
-    real = metrics.classifier_features(images, classifier)
+    real = classifier_features(images, classifier)
     assert np.all(np.diff(labels) >= 0)   # the held-out split is sorted by class: its first rows are 0s and 1s
     draw = np.random.default_rng(1).choice(len(images), 100, replace=False)
-    fake = metrics.classifier_features(images[draw], classifier)
-    scores = metrics.score_samples(images[draw], real, classifier, subset_size=100, seed=2)
+    fake = classifier_features(images[draw], classifier)
+    scores = classifier_module.score_samples(images[draw], real, classifier, subset_size=100, seed=2)
     # 100 real images against the reference: a random 100 of its 500 rows, every class; the first 100 would be
     # only the digits 0 and 1, and most of the sample would fall outside their manifold.
     first_rows_precision, _ = metrics.precision_recall(real[:100], fake)
     assert scores["precision"] > 0.8 and scores["recall"] > 0.8
     assert first_rows_precision < scores["precision"] - 0.3
-    again = metrics.score_samples(images[draw], real, classifier, subset_size=100, seed=2)
+    again = classifier_module.score_samples(images[draw], real, classifier, subset_size=100, seed=2)
     assert again["precision"] == scores["precision"] and again["recall"] == scores["recall"]   # seeded
 
 
 def test_score_samples_sees_a_collapsed_generator(evaluation_classifier, test_split):
     classifier, _ = evaluation_classifier
     images, labels = test_split
-    real = metrics.classifier_features(images, classifier)
+    real = classifier_features(images, classifier)
     ones = images[labels == 1]
     collapsed = ones[np.arange(500) % len(ones)]   # only the digit 1, repeated
-    scores = metrics.score_samples(collapsed, real, classifier, subset_size=500)
+    scores = classifier_module.score_samples(collapsed, real, classifier, subset_size=500)
     assert scores["classes_covered"] <= 4 and scores["min_fraction"] == 0.0   # the 1s, and a few misread ones
     assert scores["inception_score"] < 1.5
     assert scores["recall"] < 0.3 and scores["precision"] > 0.9   # real-looking, not diverse
-    assert scores["fd"] == pytest.approx(metrics.frechet_distance(metrics.classifier_features(collapsed, classifier), real))
+    assert scores["fd"] == pytest.approx(metrics.frechet_distance(classifier_features(collapsed, classifier), real))
     assert scores["fd"] > 100 and scores["kid"] > 1.0

@@ -164,7 +164,7 @@ def test_interpolation_and_grid_arguments_at_their_boundaries_and_float32_result
     # Two steps are the two ends; one step, a bool, a matrix or a zero vector is refused with its own message.
     np.testing.assert_array_equal(latent.lerp([0.0, 1.0], [2.0, 3.0], 2), [[0.0, 1.0], [2.0, 3.0]])
     for bad in (1, True, 2.0):
-        with pytest.raises(ValueError, match=r"^steps must be an integer >= 2"):
+        with pytest.raises(ValueError, match=rf"^steps must be an integer >= 2\. Received: steps={bad!r}$"):
             latent.lerp([0.0], [1.0], bad)
     with pytest.raises(ValueError, match=r"^z0 and z1 must be vectors of one shape"):
         latent.lerp([[0.0, 1.0]], [[1.0, 0.0]], 3)
@@ -184,10 +184,10 @@ def test_interpolation_and_grid_arguments_at_their_boundaries_and_float32_result
     low, high = norm.ppf([0.05, 0.95])
     np.testing.assert_allclose(grid, [[low, high], [high, high], [low, low], [high, low]], rtol=1e-6)
     for bad in (1, True, 2.5):
-        with pytest.raises(ValueError, match=r"^size must be an integer >= 2"):
+        with pytest.raises(ValueError, match=rf"^size must be an integer >= 2\. Received: size={bad!r}$"):
             latent.gaussian_grid(bad)
     for bad in (0.0, 0.5):
-        with pytest.raises(ValueError, match=r"^quantile must be in \(0, 0.5\)"):
+        with pytest.raises(ValueError, match=rf"^quantile must be in \(0\.0, 0\.5\)\. Received: quantile={bad!r}$"):
             latent.gaussian_grid(3, quantile=bad)
 
 
@@ -228,10 +228,10 @@ def test_repair_defaults_learning_rates_and_input_types(vae):
         assert repaired.dtype == np.float32
     # Bad arguments name themselves.
     for bad in (-1, True, 1.5):
-        with pytest.raises(ValueError, match=r"^steps must be an integer >= 0"):
+        with pytest.raises(ValueError, match=rf"^steps must be a non-negative integer\. Received: steps={bad!r}$"):
             latent.map_latent_search(vae, images, steps=bad)
     for bad in (0.0, -0.1):
-        with pytest.raises(ValueError, match=r"^learning_rate must be > 0"):
+        with pytest.raises(ValueError, match=rf"^learning_rate must be in \(0\.0, inf\)\. Received: learning_rate={bad!r}$"):
             latent.map_latent_search(vae, images, learning_rate=bad)
     with pytest.raises(ValueError, match=r"^mask must have the shape of one image or of the whole batch"):
         latent.inpaint(vae, images, np.ones((28, 28)), steps=1)

@@ -287,8 +287,10 @@ def test_elbo_of_a_vae_batch_is_per_example():
 
 
 def test_elbo_rejects_negative_beta():
-    with pytest.raises(ValueError, match=r"beta.*-0\.5"):
+    with pytest.raises(ValueError, match=r"^beta must be in \[0\.0, inf\)\. Received: beta=-0\.5$"):
         elbo([-1.0], [0.1], beta=-0.5)
+    # A tensor weight (a schedule's value inside a train step) is used as given.
+    np.testing.assert_allclose(elbo([-1.0], [0.5], beta=tf.constant(2.0)).numpy(), [-2.0])
 
 
 # --- Reparameterisation (E-001-3) ------------------------------------------------------------
@@ -743,10 +745,11 @@ def test_kl_annealing_weight_ramps_from_zero_to_beta():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"beta": -0.5}, r"^beta must be >= 0\. Received: beta=-0\.5$"),
-        ({"warmup_steps": -1}, r"^warmup_steps must be an integer >= 0\. Received: warmup_steps=-1$"),
-        ({"warmup_steps": 2.5}, r"^warmup_steps must be an integer >= 0\. Received: warmup_steps=2\.5$"),
-        ({"warmup_steps": True}, r"^warmup_steps must be an integer >= 0\. Received: warmup_steps=True$"),
+        ({"beta": -0.5}, r"^beta must be in \[0\.0, inf\)\. Received: beta=-0\.5$"),
+        ({"beta": float("nan")}, r"^beta must be in \[0\.0, inf\)\. Received: beta=nan$"),
+        ({"warmup_steps": -1}, r"^warmup_steps must be a non-negative integer\. Received: warmup_steps=-1$"),
+        ({"warmup_steps": 2.5}, r"^warmup_steps must be a non-negative integer\. Received: warmup_steps=2\.5$"),
+        ({"warmup_steps": True}, r"^warmup_steps must be a non-negative integer\. Received: warmup_steps=True$"),
     ],
 )
 def test_kl_annealing_weight_rejects_bad_arguments(kwargs, message):
@@ -763,5 +766,14 @@ def test_bits_per_dim_by_hand():
 
 @pytest.mark.parametrize("num_dims", [0, -784, True, 784.0])
 def test_bits_per_dim_rejects_bad_dimension_counts(num_dims):
-    with pytest.raises(ValueError, match=r"^num_dims must be a positive integer\. Received: num_dims="):
+    with pytest.raises(ValueError, match=rf"^num_dims must be a positive integer\. Received: num_dims={num_dims!r}$"):
         bits_per_dim(1.0, num_dims)
+
+
+def test_bits_per_dim_is_the_metrics_conversion_per_dimension():
+    # One conversion of nats to bits in the package: bits/dim = nats_to_bits(nll) / D.
+    from genai_tf.metrics import nats_to_bits
+
+    nll = np.array([10.0, 543.21])
+    np.testing.assert_allclose(bits_per_dim(nll, 784), nats_to_bits(nll) / 784, rtol=1e-12)
+    np.testing.assert_allclose(bits_per_dim(nll, 784), nll / (784 * LOG2), rtol=1e-12)

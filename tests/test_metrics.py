@@ -1,25 +1,23 @@
-"""Tests of genai_tf.metrics, genai_tf.plotting, the MLP GAN builders and genai_tf.training."""
+"""Tests of genai_tf.metrics: pure functions on samples, features, probabilities and labels."""
 
 import math
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from matplotlib.figure import Figure
 
-import genai_tf
-from genai_tf import data, metrics, training
-from genai_tf.losses import minimax_discriminator_loss, minimax_generator_loss, modified_generator_loss
+from genai_tf import metrics
 from genai_tf.metrics import (
+    class_coverage,
     classifier_inception_score,
     frechet_distance,
     kernel_distance,
+    label_agreement,
     mode_coverage,
+    nats_to_bits,
+    perplexity,
     precision_recall,
 )
-from genai_tf.models import build_mlp_discriminator, build_mlp_generator
-from genai_tf.plotting import image_grid, show_images
 
 # --- mode_coverage ---------------------------------------------------------------------------
 
@@ -43,6 +41,7 @@ def test_mode_coverage_counts_and_quality():
 @pytest.mark.parametrize(
     ("min_share", "covered"),
     [
+        (0.0, 3),  # needs one sample: the empty mode 3 does not count
         (0.5, 3),  # needs 1.0 sample: mode 2 has exactly 1, on the edge, and counts
         (0.51, 2),  # needs 1.02: mode 2 drops out
         (1.0, 2),  # needs 2.0: mode 1 has exactly 2
@@ -64,8 +63,16 @@ def test_mode_coverage_radius_is_inclusive():
     assert result["counts"].tolist() == [4, 2, 1, 0]
 
 
+def ring_of_gaussians(n, n_modes=8, radius=2.0, std=0.02, seed=0):
+    """The toy GAN data: an equal mixture of n_modes 2-D Gaussians evenly spaced on a circle."""
+    rng = np.random.default_rng(seed)
+    angles = 2 * np.pi * np.arange(n_modes) / n_modes
+    centers = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return centers[rng.integers(0, n_modes, size=n)] + std * rng.standard_normal((n, 2)), centers
+
+
 def test_mode_coverage_of_the_ring_data():
-    samples, centers = data.ring_of_gaussians(4000, n_modes=8, std=0.02, seed=0)
+    samples, centers = ring_of_gaussians(4000, n_modes=8, std=0.02, seed=0)
     result = mode_coverage(samples, centers, std=0.02)
     assert result["modes_covered"] == 8
     # Within 3 std in 2-D: P(chi2_2 <= 9) = 1 - exp(-4.5) = 0.9889.
@@ -99,305 +106,118 @@ def test_mode_coverage_rejects_bad_shapes(samples, centers):
 
 @pytest.mark.parametrize("std", [0.0, -1.0])
 def test_mode_coverage_rejects_bad_std(std):
-    with pytest.raises(ValueError, match=f"std={std}"):
+    with pytest.raises(ValueError, match=f"^std must be .*Received: std={std}"):
         mode_coverage(SAMPLES, CENTERS, std=std)
 
 
-# --- image_grid ------------------------------------------------------------------------------
-
-
-def test_image_grid_layout_and_rescaling():
-    images = np.stack(
-        [
-            np.full((2, 2), -1.0),
-            np.full((2, 2), 0.0),
-            np.array([[1.0, 0.5], [-0.5, 3.0]]),
-        ]
-    )[..., None]
-    grid = image_grid(images, ncols=2)
-    # 3 images in 2 columns: 2 rows of 2 x 2 tiles.
-    assert grid.shape == (4, 4)
-    assert grid.dtype == np.float32
-    # (v + 1) / 2: -1 -> 0, 0 -> 0.5, 1 -> 1, 0.5 -> 0.75, -0.5 -> 0.25, 3 -> 2 clipped to 1.
-    np.testing.assert_allclose(grid[0:2, 0:2], 0.0)
-    np.testing.assert_allclose(grid[0:2, 2:4], 0.5)
-    np.testing.assert_allclose(grid[2:4, 0:2], [[1.0, 0.75], [0.25, 1.0]])
-    # The empty last tile is white.
-    np.testing.assert_allclose(grid[2:4, 2:4], 1.0)
-
-
-def test_image_grid_options():
-    images = np.linspace(0, 1, 3 * 2 * 3).reshape(3, 2, 3)
-    # (N, H, W) is accepted; ncols larger than N shrinks to N: one row of three 2 x 3 tiles.
-    grid = image_grid(images, ncols=10, pixel_range=(0.0, 1.0))
-    assert grid.shape == (2, 9)
-    np.testing.assert_allclose(grid[:, 3:6], images[1], rtol=1e-6)
-    assert image_grid(images, ncols=1, pixel_range=(0, 1)).shape == (6, 3)
-    # Pixels in (0, 255) rescale by / 255.
-    np.testing.assert_allclose(image_grid(np.full((1, 1, 1, 1), 51.0), pixel_range=(0, 255)), [[0.2]])
-
-
-@pytest.mark.parametrize("shape", [(3, 2, 2, 3), (2, 2), (5,)])
-def test_image_grid_rejects_bad_shapes(shape):
-    with pytest.raises(ValueError, match="images must be"):
-        image_grid(np.zeros(shape))
-
-
-def test_show_images_draws_the_grid():
-    images = np.linspace(-1, 1, 4 * 3 * 3).reshape(4, 3, 3, 1)
-    ax = Figure().subplots()
-    assert show_images(images, ncols=2, title="four", ax=ax) is ax
-    np.testing.assert_allclose(np.asarray(ax.images[0].get_array()), image_grid(images, ncols=2))
-    assert ax.get_title() == "four"
-
-
-# --- MLP builders ----------------------------------------------------------------------------
-
-
-def test_generator_output_shapes():
-    noise = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
-    assert build_mlp_generator(4, (2,), (8,))(noise).shape == (3, 2)
-    images = build_mlp_generator(4, (28, 28, 1), (16,), output_activation="tanh")(noise * 100)
-    assert images.shape == (3, 28, 28, 1)
-    assert float(tf.reduce_max(tf.abs(images))) <= 1.0
-
-
-def test_discriminator_outputs_one_logit():
-    images = np.ones((5, 28, 28, 1), np.float32)
-    discriminator = build_mlp_discriminator((28, 28, 1), (16, 8))
-    assert discriminator(images).shape == (5, 1)
-    assert build_mlp_discriminator((2,), (8,))(np.ones((5, 2), np.float32)).shape == (5, 1)
-    # Logits, not probabilities: the last layer is linear, so the output is unbounded.
-    last = discriminator.layers[-1]
-    assert last.activation is keras.activations.linear
-    last.set_weights([np.full_like(w, 10.0) for w in last.get_weights()])
-    assert float(tf.reduce_max(tf.abs(discriminator(images)))) > 1.0
-
-
-@pytest.mark.parametrize("latent_dim", [0, -1, 2.5, True, "4"])
-def test_generator_rejects_bad_latent_dim(latent_dim):
-    with pytest.raises(ValueError, match=f"latent_dim={latent_dim!r}"):
-        build_mlp_generator(latent_dim, (2,))
-
-
-@pytest.mark.parametrize("hidden_units", [(), (16, 0), [-4]])
-def test_builders_reject_bad_hidden_units(hidden_units):
-    with pytest.raises(ValueError, match="hidden_units"):
-        build_mlp_generator(2, (2,), hidden_units)
-    with pytest.raises(ValueError, match="hidden_units"):
-        build_mlp_discriminator((2,), hidden_units)
-
-
-# --- make_gan_train_step ---------------------------------------------------------------------
-
-LATENT_DIM = 3
-
-
-def gan_parts():
-    genai_tf.set_seed(0)
-    generator = build_mlp_generator(LATENT_DIM, (2,), (16, 16))
-    discriminator = build_mlp_discriminator((2,), (16, 16))
-    real, _ = data.ring_of_gaussians(8, seed=0)
-    return generator, discriminator, real
-
-
 @pytest.mark.parametrize(
-    ("generator_loss", "loss_fn"),
-    [("non_saturating", modified_generator_loss), ("saturating", minimax_generator_loss)],
-)
-def test_gan_step_lowers_each_networks_loss_and_updates_both(generator_loss, loss_fn):
-    """A small SGD step: each update goes down its own loss, on the batch and noise it used."""
-    generator, discriminator, real = gan_parts()
-    g_before = [v.numpy().copy() for v in generator.trainable_variables]
-    d_before = [v.numpy().copy() for v in discriminator.trainable_variables]
-    step = training.make_gan_train_step(
-        generator, discriminator, keras.optimizers.SGD(0.05), keras.optimizers.SGD(0.05),
-        LATENT_DIM, generator_loss=generator_loss, seed=7,
-    )
-    # The step's two noise draws (see the next test), and the fakes the D update saw, before G moved.
-    seed = keras.random.SeedGenerator(7)
-    d_noise = keras.random.normal((8, LATENT_DIM), seed=seed)
-    g_noise = keras.random.normal((8, LATENT_DIM), seed=seed)
-    fake_for_d = generator(d_noise)
-    logs = {key: float(value) for key, value in step(real).items()}
-    # D: its loss on the same real batch and fakes is lower after its update.
-    assert float(minimax_discriminator_loss(discriminator(real), discriminator(fake_for_d))) < logs["d_loss"] - 1e-4
-    # G: g_loss is taken against the updated D; with G updated too, the same noise gives a lower loss.
-    assert float(loss_fn(discriminator(generator(g_noise)))) < logs["g_loss"] - 1e-4
-    # Non-saturating -log D >= 0; saturating log(1 - D) <= 0.
-    assert logs["g_loss"] > 0.0 if generator_loss == "non_saturating" else logs["g_loss"] < 0.0
-    for model, before in ((generator, g_before), (discriminator, d_before)):
-        after = [v.numpy() for v in model.trainable_variables]
-        assert any(not np.array_equal(a, b) for a, b in zip(after, before)), model.name
-        # The output layer's kernel always receives a gradient.
-        assert not np.array_equal(after[-2], before[-2]), model.name
-
-
-@pytest.mark.parametrize(
-    ("generator_loss", "loss_fn"),
-    [("non_saturating", modified_generator_loss), ("saturating", minimax_generator_loss)],
-)
-def test_gan_step_values_match_the_losses_on_the_same_noise(generator_loss, loss_fn):
-    """With learning rate 0 nothing moves, so every returned value can be recomputed.
-
-    The step draws noise twice from SeedGenerator(seed): once for the D update, once for the G update.
-    """
-    generator, discriminator, real = gan_parts()
-    step = training.make_gan_train_step(
-        generator, discriminator, keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0),
-        LATENT_DIM, generator_loss=generator_loss, seed=7,
-    )
-    logs = {key: float(value) for key, value in step(real).items()}
-    seed = keras.random.SeedGenerator(7)
-    d_noise = keras.random.normal((8, LATENT_DIM), seed=seed)
-    g_noise = keras.random.normal((8, LATENT_DIM), seed=seed)
-    real_logits = discriminator(real)
-    fake_logits = discriminator(generator(d_noise))
-    d_loss = minimax_discriminator_loss(real_logits, fake_logits)
-    assert logs["d_loss"] == pytest.approx(float(d_loss), rel=1e-5)
-    assert logs["g_loss"] == pytest.approx(float(loss_fn(discriminator(generator(g_noise)))), rel=1e-5)
-    assert logs["real_prob"] == pytest.approx(float(tf.reduce_mean(tf.sigmoid(real_logits))), rel=1e-5)
-    assert logs["fake_prob"] == pytest.approx(float(tf.reduce_mean(tf.sigmoid(fake_logits))), rel=1e-5)
-
-
-def test_gan_step_noise_follows_the_real_batch_size():
-    """E-000-5: a hard-coded noise batch breaks on a smaller last batch; here it follows the data."""
-    generator, discriminator, real = gan_parts()
-    step = training.make_gan_train_step(
-        generator, discriminator, keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0), LATENT_DIM, seed=3
-    )
-    seed = keras.random.SeedGenerator(3)
-    for batch in (real, real[:5]):
-        logs = {key: float(value) for key, value in step(batch).items()}
-        # With learning rate 0 the values are those of noise with one row per real row, drawn in turn.
-        d_noise = keras.random.normal((len(batch), LATENT_DIM), seed=seed)
-        g_noise = keras.random.normal((len(batch), LATENT_DIM), seed=seed)
-        d_loss = minimax_discriminator_loss(discriminator(batch), discriminator(generator(d_noise)))
-        assert logs["d_loss"] == pytest.approx(float(d_loss), rel=1e-5)
-        assert logs["g_loss"] == pytest.approx(float(modified_generator_loss(discriminator(generator(g_noise)))), rel=1e-5)
-
-
-def test_gan_step_rejects_a_shared_optimizer():
-    generator, discriminator, _ = gan_parts()
-    optimizer = keras.optimizers.Adam()
-    with pytest.raises(ValueError, match="separate"):
-        training.make_gan_train_step(generator, discriminator, optimizer, optimizer, LATENT_DIM)
-
-
-def test_gan_step_rejects_bad_arguments():
-    generator, discriminator, _ = gan_parts()
-    with pytest.raises(ValueError) as info:
-        training.make_gan_train_step(
-            generator, discriminator, keras.optimizers.Adam(), keras.optimizers.Adam(), LATENT_DIM,
-            generator_loss="wasserstein",
-        )
-    message = str(info.value)
-    assert "'wasserstein'" in message and "non_saturating" in message and "saturating" in message
-    with pytest.raises(ValueError, match="latent_dim=0"):
-        training.make_gan_train_step(
-            generator, discriminator, keras.optimizers.Adam(), keras.optimizers.Adam(), 0
-        )
-
-
-# --- fit_steps -------------------------------------------------------------------------------
-
-
-def counting_step(nan_from=None, bad=math.nan):
-    """A fake train step whose loss is the step number, or `bad` from step `nan_from` on."""
-    batches = []
-
-    def train_step(batch):
-        batches.append(int(batch))
-        k = len(batches)
-        value = bad if nan_from is not None and k >= nan_from else float(k)
-        return {"loss": tf.constant(value)}
-
-    return train_step, batches
-
-
-@pytest.mark.parametrize(
-    ("steps", "log_every", "logged"),
+    ("kwargs", "match"),
     [
-        (10, 3, [3, 6, 9, 10]),  # every third step, and the last
-        (9, 3, [3, 6, 9]),  # the last step is a logging step: no duplicate
-        (2, 100, [2]),  # only the last
-        (4, 1, [1, 2, 3, 4]),
+        ({"n_std": 0.0}, "n_std=0.0"),
+        ({"n_std": math.nan}, "n_std=nan"),
+        ({"min_share": -0.1}, "min_share=-0.1"),
+        ({"min_share": "0.5"}, "min_share='0.5'"),
     ],
 )
-def test_fit_steps_history(steps, log_every, logged):
-    train_step, batches = counting_step()
-    calls = []
-    history = training.fit_steps(
-        train_step, tf.data.Dataset.range(3), steps, log_every=log_every,
-        callback=lambda step, logs: calls.append((step, logs)),
-    )
-    assert history == {"step": logged, "loss": [float(s) for s in logged]}
-    assert calls == [(s, {"loss": float(s)}) for s in logged]
-    # The dataset of 3 elements is repeated: batches 0, 1, 2, 0, 1, ...
-    assert batches == [i % 3 for i in range(steps)]
+def test_mode_coverage_rejects_bad_radius_and_share(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        mode_coverage(SAMPLES, CENTERS, std=1.0, **kwargs)
+
+
+# --- class_coverage --------------------------------------------------------------------------
+
+# Ten samples: class 0 once, class 1 twice, class 3 three times, class 7 four times.
+LABELS = np.array([3, 3, 3, 1, 1, 0, 7, 7, 7, 7])
+
+
+def test_class_coverage_hand_example():
+    result = class_coverage(LABELS)
+    assert result["histogram"].tolist() == [1, 2, 0, 3, 0, 0, 0, 4, 0, 0]
+    np.testing.assert_allclose(result["fractions"], [0.1, 0.2, 0, 0.3, 0, 0, 0, 0.4, 0, 0])
+    assert result["min_fraction"] == 0.0
+    assert result["classes_covered"] == 4
+    assert isinstance(result["classes_covered"], int) and isinstance(result["min_fraction"], float)
 
 
 @pytest.mark.parametrize(
-    ("nan_from", "log_every", "reported"),
-    [(4, 1, 4), (1, 1, 1), (4, 3, 6), (8, 3, 9), (10, 3, 10)],
+    ("min_share", "covered"),
+    [
+        (0.0, 4),  # at least one sample
+        (1.0, 4),  # fair share 10 / 10 = 1 sample: class 0 has exactly 1, on the edge, and counts
+        (1.5, 3),  # needs 1.5: classes 1, 3, 7
+        (2.5, 2),  # needs 2.5: classes 3, 7
+        (3.5, 1),  # needs 3.5: class 7
+        (4.5, 0),
+    ],
 )
-def test_fit_steps_raises_on_nan_naming_the_step(nan_from, log_every, reported):
-    # A NaN is seen at the first logging step >= nan_from (losses are read back only then).
-    train_step, batches = counting_step(nan_from=nan_from)
-    with pytest.raises(FloatingPointError, match=rf"step {reported}\b"):
-        training.fit_steps(train_step, tf.data.Dataset.range(3), 10, log_every=log_every)
-    assert len(batches) == reported
+def test_class_coverage_min_share(min_share, covered):
+    assert class_coverage(LABELS, min_share=min_share)["classes_covered"] == covered
 
 
-def test_fit_steps_raises_on_inf():
-    train_step, _ = counting_step(nan_from=2, bad=math.inf)
-    with pytest.raises(FloatingPointError, match=r"step 2\b.*loss"):
-        training.fit_steps(train_step, tf.data.Dataset.range(3), 5, log_every=1)
+def test_class_coverage_uniform_and_collapsed():
+    uniform = class_coverage(np.repeat(np.arange(10), 5))
+    assert uniform["histogram"].tolist() == [5] * 10
+    assert uniform["min_fraction"] == pytest.approx(0.1)
+    assert uniform["classes_covered"] == 10
+    collapsed = class_coverage(np.full(64, 4), num_classes=5)
+    assert collapsed["histogram"].tolist() == [0, 0, 0, 0, 64]
+    assert collapsed["classes_covered"] == 1
+    # Whole-number floats, lists and tensors are accepted.
+    assert class_coverage(tf.constant([0.0, 2.0, 2.0]), num_classes=3)["histogram"].tolist() == [1, 0, 2]
 
 
-@pytest.mark.parametrize(("steps", "log_every"), [(0, 1), (5, 0), (-1, 1)])
-def test_fit_steps_rejects_non_positive_counts(steps, log_every):
-    train_step, _ = counting_step()
-    with pytest.raises(ValueError, match="steps"):
-        training.fit_steps(train_step, tf.data.Dataset.range(3), steps, log_every=log_every)
+@pytest.mark.parametrize(
+    ("labels", "kwargs", "match"),
+    [
+        (np.zeros(0, int), {}, "empty"),
+        (np.zeros((2, 5), int), {}, r"predicted_labels.shape=\(2, 5\)"),
+        ([0, 1, 10], {}, r"0\.\.9.*label 10"),
+        ([0, -1], {}, "label -1"),
+        ([0, 3], {"num_classes": 3}, "label 3"),
+        ([0.0, 1.5], {}, "dtype=float64"),
+        ([0, 1], {"num_classes": 0}, "num_classes=0"),
+        ([0, 1], {"num_classes": 2.0}, "num_classes=2.0"),
+        ([0, 1], {"min_share": -0.5}, "min_share=-0.5"),
+    ],
+)
+def test_class_coverage_rejects_bad_arguments(labels, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        class_coverage(labels, **kwargs)
 
 
-def test_fit_steps_runs_a_gan_step_and_logs_its_values():
-    generator, discriminator, _ = gan_parts()
-    samples, _ = data.ring_of_gaussians(64, seed=1)
-    step = training.make_gan_train_step(
-        generator, discriminator, keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), LATENT_DIM
-    )
-    returned = []
+# --- label_agreement -------------------------------------------------------------------------
 
-    def recorded_step(batch):
-        logs = step(batch)
-        returned.append({key: float(value) for key, value in logs.items()})
-        return logs
 
-    start = [v.numpy().copy() for v in generator.trainable_variables]
-    history = training.fit_steps(recorded_step, data.make_dataset(samples, batch_size=8), 6, log_every=3)
-    assert len(returned) == 6 and returned[2] != returned[5]
-    # The history holds the GAN step's own values at steps 3 and 6, under its keys.
-    assert history == {"step": [3, 6], **{key: [returned[2][key], returned[5][key]] for key in returned[0]}}
-    assert set(returned[0]) == {"d_loss", "g_loss", "real_prob", "fake_prob"}
-    assert any(not np.array_equal(v.numpy(), w) for v, w in zip(generator.trainable_variables, start))
+def test_label_agreement_hand_examples():
+    # Agree on positions 0, 1, 2 of 5.
+    assert label_agreement([0, 1, 2, 3, 4], [0, 1, 2, 2, 9]) == pytest.approx(0.6)
+    assert label_agreement(LABELS, LABELS) == 1.0
+    assert label_agreement(LABELS, (LABELS + 1) % 10) == 0.0
+    assert label_agreement(np.array([5]), tf.constant([5])) == 1.0
+    assert isinstance(label_agreement([1], [1]), float)
+
+
+def test_label_agreement_rejects_bad_arguments():
+    with pytest.raises(ValueError, match=r"len\(requested_labels\)=3, len\(predicted_labels\)=2"):
+        label_agreement([0, 1, 2], [0, 1])
+    with pytest.raises(ValueError, match="empty"):
+        label_agreement([], [])
+    with pytest.raises(ValueError, match=r"requested_labels.shape=\(2, 2\)"):
+        label_agreement([[0, 1], [1, 0]], [0, 1])
+
+
 
 
 # --- Fréchet distance ---------------------------------------------------------------------------
 
 
 def test_frechet_distance_of_identical_sets_is_zero():
-    from genai_tf.metrics import frechet_distance
-
     features = np.random.default_rng(0).standard_normal((500, 4))
     assert frechet_distance(features, features) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():
     # For diagonal covariances FD = sum (mu_a - mu_b)^2 + sum (sigma_a - sigma_b)^2.
-    from genai_tf.metrics import frechet_distance
-
     rng = np.random.default_rng(1)
     a = rng.standard_normal((200_000, 2)) * [1.0, 2.0] + [0.0, 1.0]
     b = rng.standard_normal((200_000, 2)) * [3.0, 2.0] + [1.0, -1.0]
@@ -420,24 +240,10 @@ def test_frechet_distance_scales_with_the_square_of_the_features():
 
 
 def test_frechet_distance_rejects_mismatched_features():
-    from genai_tf.metrics import frechet_distance
-
     with pytest.raises(ValueError, match="same d"):
         frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
     with pytest.raises(ValueError, match="N >= 2"):
         frechet_distance(np.zeros((1, 3)), np.zeros((5, 3)))
-
-
-def test_classifier_features_have_the_penultimate_width():
-    from genai_tf.metrics import build_classifier, classifier_features
-
-    classifier = build_classifier()
-    images = np.random.default_rng(0).uniform(-1, 1, (5, 28, 28, 1)).astype("float32")
-    features = classifier_features(images, classifier, batch_size=2)
-    assert features.shape == (5, 128) and features.dtype == np.float64
-    # They are the input of the last layer: through its kernel and bias they give the classifier's logits.
-    kernel, bias = (w.astype(np.float64) for w in classifier.layers[-1].get_weights())
-    np.testing.assert_allclose(features @ kernel + bias, classifier(images, training=False), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("metric", [frechet_distance, kernel_distance, precision_recall])
@@ -524,7 +330,7 @@ def test_kernel_distance_separates_shifted_gaussians_and_is_seeded():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"subset_size": 1}, "at least 2.*subset_size=1"),
+        ({"subset_size": 1}, "integer >= 2.*subset_size=1"),
         ({"subset_size": 0}, "subset_size=0"),
         ({"num_subsets": 0}, "num_subsets=0"),
         ({"num_subsets": 2.0}, "num_subsets=2.0"),
@@ -600,21 +406,6 @@ def test_inception_score_tolerates_rounding_only():
 def test_inception_score_rejects_bad_input(probabilities, num_splits, match):
     with pytest.raises(ValueError, match=match):
         classifier_inception_score(probabilities, num_splits=num_splits)
-
-
-def test_classifier_probabilities_are_the_softmax_of_the_labels():
-    from genai_tf.metrics import build_classifier, classifier_probabilities, predict_classes
-
-    classifier = build_classifier()
-    images = np.random.default_rng(0).uniform(-1, 1, (5, 28, 28, 1)).astype("float32")
-    probabilities = classifier_probabilities(images, classifier, batch_size=2)
-    assert probabilities.shape == (5, 10) and probabilities.dtype == np.float64
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
-    np.testing.assert_array_equal(probabilities.argmax(axis=1), predict_classes(images, classifier))
-    logits = np.asarray(classifier(images, training=False), np.float64)
-    np.testing.assert_allclose(probabilities, np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True), rtol=1e-5)
-    with pytest.raises(ValueError, match="must be in"):
-        classifier_probabilities(images * 255, classifier)
 
 
 # --- Precision and recall -----------------------------------------------------------------------
@@ -742,3 +533,38 @@ def test_inception_score_edge_cases_and_the_row_named_in_errors():
     almost = np.full((4, 2), 0.5)
     almost[3] = [0.5, 0.5009]
     assert metrics.classifier_inception_score(almost)[0] == pytest.approx(1.0, abs=1e-6)
+
+
+# --- nats_to_bits and perplexity ---------------------------------------------------------------
+
+
+def test_nats_to_bits_hand_values():
+    # One bit is ln 2 nats; 8 equally likely outcomes carry log2 8 = 3 bits.
+    assert nats_to_bits(math.log(2.0)) == 1.0
+    assert nats_to_bits(math.log(8.0)) == pytest.approx(3.0, rel=1e-15)
+    assert nats_to_bits(0.0) == 0.0
+    assert nats_to_bits(1.0) == pytest.approx(1.4426950408889634, rel=1e-15)   # 1 / ln 2
+    # Arrays and tensors keep their type and are converted element by element.
+    converted = nats_to_bits(np.log([1.0, 2.0, 4.0, 1024.0]))
+    assert isinstance(converted, np.ndarray)
+    np.testing.assert_allclose(converted, [0.0, 1.0, 2.0, 10.0], rtol=1e-15, atol=0)
+    tensor = nats_to_bits(tf.constant([math.log(2.0), math.log(16.0)], tf.float64))
+    assert isinstance(tensor, tf.Tensor)
+    np.testing.assert_allclose(tensor.numpy(), [1.0, 4.0], rtol=1e-15)
+
+
+def test_perplexity_hand_values():
+    # A uniform model over V tokens has mean NLL ln V and perplexity V; a certain, right one has 1.
+    assert perplexity(math.log(5.0)) == pytest.approx(5.0, rel=1e-15)
+    for vocabulary_size in (2, 97, 50_000):
+        assert perplexity(math.log(vocabulary_size)) == pytest.approx(vocabulary_size, rel=1e-12)
+    assert perplexity(0.0) == 1.0
+    assert perplexity(1.0) == pytest.approx(math.e, rel=1e-15)
+    assert isinstance(perplexity(np.float32(math.log(3.0))), float)
+    assert perplexity(tf.constant(math.log(3.0), tf.float64)) == pytest.approx(3.0, rel=1e-12)
+
+
+def test_perplexity_is_two_to_the_bits():
+    # exp(nats) = 2 ** (nats / ln 2): the two conversions agree on any value.
+    for nats in (0.1, 0.6931, 1.880 * math.log(2.0), 7.3):
+        assert perplexity(nats) == pytest.approx(2.0 ** nats_to_bits(nats), rel=1e-12)

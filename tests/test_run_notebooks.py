@@ -159,6 +159,16 @@ def test_no_notebook_found_is_an_argument_error(tmp_path, monkeypatch, capsys):
     assert "no notebooks found (looked for notebooks/[0-9][0-9]_*.ipynb" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("timeout", "received"), [("0", "0"), ("-5", "-5"), ("1.5", "'1.5'"), ("soon", "'soon'")])
+def test_a_timeout_that_is_not_a_positive_integer_is_an_argument_error(tmp_path, monkeypatch, capsys, timeout, received):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        run_notebooks.main(["--timeout", timeout, "--out", str(tmp_path / "build")])
+    assert exit_info.value.code == 2
+    assert f"argument --timeout: must be a positive integer. Received: {received}" in capsys.readouterr().err
+    assert not (tmp_path / "build").exists()   # refused before anything ran or was written
+
+
 def test_key_figures_are_the_prefixed_stdout_lines_in_order():
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("", outputs=[

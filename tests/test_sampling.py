@@ -1,6 +1,7 @@
 """Tests of genai_tf.sampling: the filtered sets and the sampled distributions by hand, seeds, bad arguments."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -173,19 +174,28 @@ def test_logits_must_be_finite(bad):
         sample_next([[0.0, bad]])
 
 
-@pytest.mark.parametrize("top_k", [0, 4, True, 2.0, "2"])
-def test_top_k_must_be_an_integer_in_range(top_k):
-    with pytest.raises(ValueError, match=r"^top_k must be an integer in \[1, 3\]\. Received: top_k="):
+@pytest.mark.parametrize("top_k", [0, -1, True, 2.0, "2"])
+def test_top_k_must_be_a_positive_integer(top_k):
+    with pytest.raises(ValueError, match=rf"^top_k must be a positive integer\. Received: top_k={re.escape(repr(top_k))}$"):
         filter_logits([[0.0, 1.0, 2.0]], top_k=top_k)
 
 
-@pytest.mark.parametrize("top_p", [0.0, -0.1, 1.5, 1.0 + 1e-9])
+@pytest.mark.parametrize("top_k", [4, 10])
+def test_top_k_must_not_exceed_the_vocabulary(top_k):
+    with pytest.raises(ValueError, match=rf"^top_k must be at most vocab_size=3\. Received: top_k={top_k}$"):
+        filter_logits([[0.0, 1.0, 2.0]], top_k=top_k)
+    # The whole vocabulary is the largest top_k allowed, and it keeps every token.
+    np.testing.assert_array_equal(filter_logits([[0.0, 1.0, 2.0]], top_k=3), [[0.0, 1.0, 2.0]])
+
+
+@pytest.mark.parametrize("top_p", [0.0, -0.1, 1.5, 1.0 + 1e-9, np.nan, "0.5"])
 def test_top_p_must_be_in_the_unit_interval(top_p):
-    with pytest.raises(ValueError, match=r"^top_p must be in \(0, 1\]\. Received: top_p="):
+    with pytest.raises(ValueError, match=rf"^top_p must be in \(0\.0, 1\.0\]\. Received: top_p={re.escape(repr(top_p))}$"):
         filter_logits([[0.0, 1.0]], top_p=top_p)
 
 
-@pytest.mark.parametrize("temperature", [0.0, -1.0, True, "1", None])
+@pytest.mark.parametrize("temperature", [0.0, -1.0, True, "1", None, np.inf, np.nan])
 def test_temperature_must_be_a_positive_number(temperature):
-    with pytest.raises(ValueError, match=r"^temperature must be a number > 0"):
+    expected = rf"^temperature must be in \(0\.0, inf\)\. Received: temperature={re.escape(repr(temperature))}$"
+    with pytest.raises(ValueError, match=expected):
         sample_next([[0.0, 1.0]], temperature=temperature)

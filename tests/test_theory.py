@@ -100,6 +100,23 @@ def test_js_divergence_extremes():
     assert theory.js_divergence([1.0, 0.0], [0.0, 1.0]) == pytest.approx(LOG2, abs=1e-15)
 
 
+def test_js_divergence_of_probability_vectors_with_zeros_by_hand():
+    # 0 log 0 = 0: zero entries, in one vector or in both, add exactly nothing, with no warning on the way.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # m = (1/4, 1/2, 1/4): KL(p || m) = 1/2 log 2 + 1/2 log 1 = KL(q || m), so JS = 1/2 log 2.
+        assert theory.js_divergence([0.5, 0.5, 0.0], [0.0, 0.5, 0.5]) == pytest.approx(0.5 * LOG2, abs=1e-15)
+        # m = (3/4, 1/4): (1/2 log(2/3) + 1/2 log 2) / 2 + log(4/3) / 2 = 3/4 log(4/3); a shared zero changes nothing.
+        expected = 0.75 * math.log(4 / 3)
+        assert theory.js_divergence([0.5, 0.5], [1.0, 0.0]) == pytest.approx(expected, abs=1e-15)
+        assert theory.js_divergence([0.5, 0.5, 0.0], [1.0, 0.0, 0.0]) == pytest.approx(expected, abs=1e-15)
+        assert theory.js_divergence([0.0, 1.0, 0.0], [0.0, 1.0, 0.0]) == 0.0
+    # dx scales the sums: the same values as densities on a grid of spacing 1/2 give half the value.
+    assert theory.js_divergence([0.5, 0.5], [1.0, 0.0], dx=0.5) == pytest.approx(expected / 2, abs=1e-15)
+    with pytest.raises(ValueError, match=r"^p and q must have the same shape\. Received: p\.shape=\(2,\), q\.shape=\(1,\)$"):
+        theory.js_divergence([0.5, 0.5], [1.0])
+
+
 # --- The GAN optimum -------------------------------------------------------------------------
 
 

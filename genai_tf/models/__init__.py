@@ -1,6 +1,6 @@
 """Keras models of the curriculum, one file per family."""
 
-from genai_tf.models.base import AdversarialModel
+from genai_tf.models.base import AdversarialModel, ImageGenerativeModel
 from genai_tf.models.conditional_gan import ConditionalGAN
 from genai_tf.models.dcgan import DCGAN, build_dcgan_discriminator, build_dcgan_generator
 from genai_tf.models.gan import GAN, build_mlp_discriminator, build_mlp_generator
@@ -17,6 +17,7 @@ __all__ = [
     "ConditionalGAN",
     "DCGAN",
     "GAN",
+    "ImageGenerativeModel",
     "VAE",
     "WGANGP",
     "build_dcgan_discriminator",

@@ -1,19 +1,22 @@
-"""The shared machinery of the adversarial models: config, trackers, validation, sampling.
+"""The shared machinery of the image models: one base with one ``sample``, and the adversarial models' base.
 
-A subclass builds its two networks in ``build_networks`` and runs one fused
-update from :mod:`genai_tf.training` in ``train_step``, so ``fit()`` and the
-standalone ``tf.function`` steps execute the same code.
+:class:`ImageGenerativeModel` is the base of every image model (the GANs and
+the VAE): its latent size, image shape, seeded training noise, loss trackers,
+input check and ``sample(n, seed=0)``, which gives images in
+``SAMPLE_RANGE = (0.0, 1.0)`` whatever the family.
+
+:class:`AdversarialModel` adds the two networks and optimizers of a GAN. A
+subclass builds its networks in ``build_networks`` and runs one update from
+:mod:`genai_tf.models.updates` in ``train_step``, so ``fit()`` and the
+standalone ``tf.function`` steps of :mod:`genai_tf.training` execute the same
+code.
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-
-def check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer. Received: {name}={value!r}")
-    return int(value)
+from genai_tf.validation import image_batch, positive_int
 
 
 class SeedStateMixin:
@@ -52,8 +55,69 @@ class OptimizerStateMixin:
         self.optimizer.build(self.trainable_variables)
 
 
-class AdversarialModel(SeedStateMixin, keras.Model):
+class ImageGenerativeModel(SeedStateMixin, keras.Model):
+    """Base class of the image models (GANs and the VAE; not used directly): one ``sample`` for all.
+
+    ``sample(n, seed=0)`` returns ``n`` images as a NumPy array of shape
+    (n, *image_shape) with values in :attr:`SAMPLE_RANGE`, the same seed
+    giving the same images: a GAN's generated images mapped from [-1, 1],
+    a VAE's Bernoulli pixel means (a Gaussian decoder's means follow the
+    range of the data it was trained on instead).
+
+    A subclass sets ``loss_keys`` (the names its ``train_step`` logs),
+    creates ``self.trackers = self.make_trackers()`` once its networks
+    exist, and implements ``sample``.
+
+    Args:
+        latent_dim: size of the latent vector z, > 0.
+        image_shape: shape of one image, (height, width, channels).
+        seed: int seed of the training noise (``self.seed_generator``).
+        **kwargs: passed to ``keras.Model`` (e.g. ``name``).
+    """
+
+    SAMPLE_RANGE = (0.0, 1.0)
+    loss_keys = ()
+
+    def __init__(self, latent_dim, image_shape, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim = positive_int(latent_dim, "latent_dim")
+        self.image_shape = tuple(int(d) for d in image_shape)
+        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
+            raise ValueError(
+                f"image_shape must be (height, width, channels). Received: image_shape={image_shape!r}"
+            )
+        self.seed = int(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+
+    def make_trackers(self):
+        """One ``keras.metrics.Mean`` per name in ``loss_keys``, as a dict."""
+        return {key: keras.metrics.Mean(name=key) for key in self.loss_keys}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def record(self, logs):
+        """Add one step's values to the trackers; return their running means, as ``train_step`` does."""
+        for key, tracker in self.trackers.items():
+            tracker.update_state(logs[key])
+        return {key: tracker.result() for key, tracker in self.trackers.items()}
+
+    def check_images(self, images):
+        """Raise ValueError unless ``images`` has shape (batch, *image_shape)."""
+        image_batch(images, self.image_shape, "images", owner=type(self).__name__)
+
+    def sample(self, n, seed=0):
+        """Draw ``n`` images, a NumPy array (n, *image_shape) with values in ``SAMPLE_RANGE``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement sample(n, seed).")
+
+
+class AdversarialModel(ImageGenerativeModel):
     """Base class of GAN, DCGAN, ConditionalGAN and WGANGP (not used directly).
+
+    The generator's images are in [-1, 1] (a tanh output): :meth:`generate`
+    returns them so, and :meth:`sample` maps them to [0, 1], the
+    ``SAMPLE_RANGE`` of every image model.
 
     Args:
         latent_dim: size of the noise vector z, > 0.
@@ -69,19 +133,11 @@ class AdversarialModel(SeedStateMixin, keras.Model):
     def __init__(
         self, latent_dim=100, image_shape=(28, 28, 1), num_classes=None, spectral_norm=False, seed=0, **kwargs
     ):
-        super().__init__(**kwargs)
-        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
-        self.image_shape = tuple(int(d) for d in image_shape)
-        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
-            raise ValueError(
-                f"image_shape must be (height, width, channels). Received: image_shape={image_shape!r}"
-            )
-        self.num_classes = None if num_classes is None else check_positive_int(num_classes, "num_classes")
+        super().__init__(latent_dim, image_shape, seed=seed, **kwargs)
+        self.num_classes = None if num_classes is None else positive_int(num_classes, "num_classes")
         self.spectral_norm = bool(spectral_norm)
-        self.seed = int(seed)
-        self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.generator, self.discriminator = self.build_networks()
-        self.trackers = {key: keras.metrics.Mean(name=key) for key in self.loss_keys}
+        self.trackers = self.make_trackers()
         self.built = True
 
     @property
@@ -124,10 +180,6 @@ class AdversarialModel(SeedStateMixin, keras.Model):
         )
         # compile() built the optimizers' slots, so the saved optimizer state loads into them.
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
     def get_config(self):
         return {
             "latent_dim": self.latent_dim,
@@ -141,15 +193,6 @@ class AdversarialModel(SeedStateMixin, keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-
-    def check_images(self, images):
-        """Raise ValueError unless ``images`` has shape (batch, *image_shape)."""
-        shape = tuple(images.shape)
-        if len(shape) != 4 or tuple(shape[1:]) != self.image_shape:
-            raise ValueError(
-                f"{type(self).__name__} expects images of shape (batch_size, {', '.join(map(str, self.image_shape))}). "
-                f"Received: images.shape={shape}"
-            )
 
     def check_labels(self, labels, size=None):
         """Raise ValueError unless ``labels`` are ints in [0, num_classes) (NumPy check)."""
@@ -191,11 +234,6 @@ class AdversarialModel(SeedStateMixin, keras.Model):
                 self.check_labels(y, size=len(x))
         return super().fit(x, y, *args, **kwargs)
 
-    def record(self, logs):
-        for key, tracker in self.trackers.items():
-            tracker.update_state(logs[key])
-        return {key: tracker.result() for key, tracker in self.trackers.items()}
-
     def call(self, inputs, training=False):
         """Generate images from noise (and labels): ``model(noise)`` or ``model([noise, labels])``."""
         return self.generator(inputs, training=training)
@@ -209,8 +247,11 @@ class AdversarialModel(SeedStateMixin, keras.Model):
                 cycles through the classes 0, 1, ..., num_classes - 1.
             seed: seed of the noise (the same seed gives the same images).
             batch_size: images per forward pass.
+
+        Returns:
+            NumPy float32 array (n, *image_shape), values in [-1, 1].
         """
-        n = check_positive_int(n, "n")
+        n = positive_int(n, "n")
         noise = keras.random.normal((n, self.latent_dim), seed=seed)
         if self.conditional:
             labels = np.arange(n) % self.num_classes if labels is None else labels
@@ -221,3 +262,19 @@ class AdversarialModel(SeedStateMixin, keras.Model):
             inputs = z if labels is None else [z, tf.constant(labels[start : start + batch_size])]
             outputs.append(np.asarray(self.generator(inputs, training=False)))
         return np.concatenate(outputs)
+
+    def sample(self, n, seed=0, batch_size=500):
+        """Draw ``n`` images in [0, 1]: ``(generate(n, seed=seed) + 1) / 2``.
+
+        A conditional model cycles through the labels 0, 1, ...,
+        num_classes - 1, as :meth:`generate` does without labels.
+
+        Args:
+            n: number of images, > 0.
+            seed: seed of the noise (the same seed gives the same images).
+            batch_size: images per forward pass.
+
+        Returns:
+            NumPy float32 array (n, *image_shape), values in ``SAMPLE_RANGE`` = [0, 1].
+        """
+        return (self.generate(n, seed=seed, batch_size=batch_size) + 1.0) / 2.0

@@ -4,7 +4,7 @@ import keras
 
 from genai_tf.models.base import AdversarialModel
 from genai_tf.models.dcgan import build_dcgan_discriminator, build_dcgan_generator
-from genai_tf.training import gan_update
+from genai_tf.models.updates import gan_update
 
 
 def build_conditional_generator(latent_dim, num_classes, image_shape=(28, 28, 1), width=64):

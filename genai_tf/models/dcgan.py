@@ -12,12 +12,8 @@ from genai_tf import augment
 from genai_tf.distribute import replica_seed
 from genai_tf.models.base import AdversarialModel
 from genai_tf.models.gan import maybe_spectral
-from genai_tf.training import gan_update
-
-
-def _check_28x28(image_shape):
-    if tuple(image_shape)[:2] != (28, 28):
-        raise ValueError(f"The convolutional models are built for 28x28 images. Received: image_shape={tuple(image_shape)}")
+from genai_tf.models.updates import gan_update
+from genai_tf.validation import image_shape_28x28
 
 
 def build_dcgan_generator(latent_dim, image_shape=(28, 28, 1), width=64, name="generator", extra_inputs=()):
@@ -34,7 +30,7 @@ def build_dcgan_generator(latent_dim, image_shape=(28, 28, 1), width=64, name="g
     Returns:
         A functional ``keras.Model``, output (batch, 28, 28, channels) in (-1, 1).
     """
-    _check_28x28(image_shape)
+    image_shape_28x28(image_shape)
     noise = keras.Input((latent_dim,), name="noise")
     inputs, x = [noise], noise
     if extra_inputs:
@@ -70,7 +66,7 @@ def build_dcgan_discriminator(
     Returns:
         A functional ``keras.Model``, output (batch, 1), logits/scores (no sigmoid).
     """
-    _check_28x28(image_shape)
+    image_shape_28x28(image_shape)
     image = keras.Input(tuple(image_shape), name="image")
     inputs, x = [image], image
     if extra_inputs:

@@ -11,9 +11,9 @@ import math
 
 import keras
 
-from genai_tf.losses import minimax_generator_loss, modified_generator_loss
-from genai_tf.models.base import AdversarialModel, check_positive_int
-from genai_tf.training import gan_update
+from genai_tf.models.base import AdversarialModel
+from genai_tf.models.updates import GENERATOR_LOSSES, gan_update, get_generator_loss
+from genai_tf.validation import positive_int
 
 
 def _check_units(hidden_units):
@@ -52,7 +52,7 @@ def build_mlp_generator(
         A ``keras.Sequential`` model, input (batch, latent_dim), output
         (batch, *output_shape).
     """
-    check_positive_int(latent_dim, "latent_dim")
+    positive_int(latent_dim, "latent_dim")
     _check_units(hidden_units)
     output_shape = tuple(output_shape)
     layers = [keras.Input((latent_dim,))]
@@ -104,7 +104,7 @@ class GAN(AdversarialModel):
     after all but the first, LeakyReLU 0.2) -> Dense prod(image_shape), tanh
     -> image. Discriminator: image -> Dense 512 -> 256 (LeakyReLU 0.2,
     dropout 0.3) -> one logit. One ``train_step`` updates the
-    discriminator and then the generator (:func:`genai_tf.training.gan_update`).
+    discriminator and then the generator (:func:`genai_tf.models.updates.gan_update`).
 
     See "Generative Adversarial Nets", Goodfellow et al., 2014
     (https://arxiv.org/abs/1406.2661).
@@ -112,7 +112,8 @@ class GAN(AdversarialModel):
     Args:
         latent_dim: size of z, > 0.
         image_shape: (height, width, channels) of the images, in [-1, 1].
-        generator_loss: "non_saturating" (default) or "saturating".
+        generator_loss: "non_saturating" (default) or "saturating", a key of
+            :data:`genai_tf.models.updates.GENERATOR_LOSSES`.
         spectral_norm: spectrally normalise the discriminator.
         seed: seed of the training noise.
 
@@ -123,11 +124,7 @@ class GAN(AdversarialModel):
     """
 
     def __init__(self, latent_dim=100, image_shape=(28, 28, 1), generator_loss="non_saturating", **kwargs):
-        if generator_loss not in ("non_saturating", "saturating"):
-            raise ValueError(
-                "generator_loss must be 'non_saturating' or 'saturating'. "
-                f"Received: generator_loss={generator_loss!r}"
-            )
+        get_generator_loss(generator_loss)  # validates the name
         self.generator_loss = generator_loss
         super().__init__(latent_dim=latent_dim, image_shape=image_shape, **kwargs)
 
@@ -145,9 +142,8 @@ class GAN(AdversarialModel):
 
     def train_step(self, data):
         images, _ = self.unpack(data)
-        loss_fn = modified_generator_loss if self.generator_loss == "non_saturating" else minimax_generator_loss
         logs = gan_update(
             self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
-            images, self.latent_dim, self.seed_generator, loss_fn,
+            images, self.latent_dim, self.seed_generator, GENERATOR_LOSSES[self.generator_loss],
         )
         return self.record(logs)

@@ -3,7 +3,7 @@
 Each maps token ids (batch, T) to next-token logits at *every* position,
 (batch, T, vocab_size): the logits at t score token t + 1 given tokens
 <= t. Training is teacher forcing on windows shifted by one
-(:func:`genai_tf.text.make_windows`) with the cross-entropy from logits, and
+(:func:`genai_tf.tokens.make_windows`) with the cross-entropy from logits, and
 the mean of that loss in nats is the model's negative log-likelihood per
 character: log p(x) = sum_t log p(x_t | x_<t).
 """
@@ -16,7 +16,8 @@ import tensorflow as tf
 
 from genai_tf import sampling
 from genai_tf.layers import CausalSelfAttentionBlock
-from genai_tf.models.base import OptimizerStateMixin, check_positive_int
+from genai_tf.models.base import OptimizerStateMixin
+from genai_tf.validation import float_in, positive_int
 
 
 class LanguageModel(OptimizerStateMixin, keras.Model):
@@ -29,8 +30,8 @@ class LanguageModel(OptimizerStateMixin, keras.Model):
 
     def __init__(self, vocab_size, context_length=None, **kwargs):
         super().__init__(**kwargs)
-        self.vocab_size = check_positive_int(vocab_size, "vocab_size")
-        self.context_length = None if context_length is None else check_positive_int(context_length, "context_length")
+        self.vocab_size = positive_int(vocab_size, "vocab_size")
+        self.context_length = positive_int(context_length, "context_length", allow_none=True)
 
     def get_config(self):
         return {"vocab_size": self.vocab_size, "context_length": self.context_length, "name": self.name}
@@ -56,7 +57,7 @@ class LanguageModel(OptimizerStateMixin, keras.Model):
         if self.context_length is not None and ids.shape[1] > self.context_length:
             raise ValueError(
                 f"{name} has {ids.shape[1]} tokens, more than the model's context_length={self.context_length}. "
-                "Split the text into windows (genai_tf.text.make_windows) or keep the last tokens."
+                "Split the text into windows (genai_tf.tokens.make_windows) or keep the last tokens."
             )
         return ids.astype(np.int32)
 
@@ -110,7 +111,7 @@ class LanguageModel(OptimizerStateMixin, keras.Model):
         if ids.ndim == 2 and self.context_length is not None and ids.shape[1] > self.context_length:
             ids = ids[:, -self.context_length :]
         ids = self.check_ids(ids, "prompt_ids")
-        num_tokens = check_positive_int(num_tokens, "num_tokens")
+        num_tokens = positive_int(num_tokens, "num_tokens")
         rng = np.random.default_rng(seed)
         sampling.filter_logits(np.zeros((1, self.vocab_size)), top_k, top_p)   # validates top_k and top_p
         generated, state, last = [], None, ids
@@ -148,8 +149,7 @@ class BigramLM(LanguageModel):
     def fit_counts(self, ids, alpha=1.0):
         """Set the table to log of the add-alpha smoothed bigram frequencies of ``ids`` (1-D)."""
         ids = self.check_ids(np.asarray(ids).reshape(1, -1))[0]
-        if not alpha >= 0:
-            raise ValueError(f"alpha must be >= 0. Received: alpha={alpha!r}")
+        alpha = float_in(alpha, 0.0, math.inf, "alpha", include_low=True, include_high=False)
         counts = np.zeros((self.vocab_size, self.vocab_size))
         np.add.at(counts, (ids[:-1], ids[1:]), 1.0)
         counts += alpha
@@ -178,8 +178,8 @@ class CharGRU(LanguageModel):
 
     def __init__(self, vocab_size, embedding_dim=64, units=256, context_length=None, **kwargs):
         super().__init__(vocab_size, context_length, **kwargs)
-        self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
-        self.units = check_positive_int(units, "units")
+        self.embedding_dim = positive_int(embedding_dim, "embedding_dim")
+        self.units = positive_int(units, "units")
         self.embedding = keras.layers.Embedding(self.vocab_size, self.embedding_dim)
         self.gru = keras.layers.GRU(self.units, return_sequences=True, return_state=True)
         self.head = keras.layers.Dense(self.vocab_size)
@@ -221,13 +221,11 @@ class CausalTransformer(LanguageModel):
     """
 
     def __init__(self, vocab_size, context_length=128, model_dim=128, num_heads=4, num_layers=2, dropout=0.0, **kwargs):
-        super().__init__(vocab_size, check_positive_int(context_length, "context_length"), **kwargs)
-        self.model_dim = check_positive_int(model_dim, "model_dim")
-        self.num_heads = check_positive_int(num_heads, "num_heads")
-        self.num_layers = check_positive_int(num_layers, "num_layers")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout!r}")
-        self.dropout = float(dropout)
+        super().__init__(vocab_size, positive_int(context_length, "context_length"), **kwargs)
+        self.model_dim = positive_int(model_dim, "model_dim")
+        self.num_heads = positive_int(num_heads, "num_heads")
+        self.num_layers = positive_int(num_layers, "num_layers")
+        self.dropout = float_in(dropout, 0.0, 1.0, "dropout", include_low=True, include_high=False)
         self.token_embedding = keras.layers.Embedding(self.vocab_size, self.model_dim)
         self.position_embedding = keras.layers.Embedding(self.context_length, self.model_dim)
         self.blocks = [
@@ -262,4 +260,4 @@ class CausalTransformer(LanguageModel):
 
 def uniform_nll(vocab_size):
     """The per-token NLL of the uniform model, log V nats: its perplexity is exactly V."""
-    return math.log(check_positive_int(vocab_size, "vocab_size"))
+    return math.log(positive_int(vocab_size, "vocab_size"))

@@ -7,14 +7,16 @@ computed inside a gradient tape from tensors, not from ``predict`` outputs
 (E-004-4).
 """
 
+import math
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from genai_tf import losses
 from genai_tf.distribute import GlobalBatch
-from genai_tf.models.base import OptimizerStateMixin, SeedStateMixin, check_positive_int
-from genai_tf.models.dcgan import _check_28x28
+from genai_tf.models.base import ImageGenerativeModel, OptimizerStateMixin
+from genai_tf.validation import float_in, image_shape_28x28, one_of, positive_int
 
 ARCHITECTURES = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -22,10 +24,9 @@ DEFAULT_HIDDEN_UNITS = {"mlp": (512, 256), "conv": (256,)}
 
 
 def _hidden_units(architecture, hidden_units):
-    if architecture not in ARCHITECTURES:
-        raise ValueError(f"architecture must be one of {ARCHITECTURES}. Received: architecture={architecture!r}")
+    one_of(architecture, ARCHITECTURES, "architecture")
     units = DEFAULT_HIDDEN_UNITS[architecture] if hidden_units is None else tuple(hidden_units)
-    return tuple(check_positive_int(u, "hidden_units[i]") for u in units)
+    return tuple(positive_int(u, "hidden_units[i]") for u in units)
 
 
 def build_encoder(latent_dim, image_shape=(28, 28, 1), architecture="mlp", hidden_units=None, width=32, name="encoder"):
@@ -49,13 +50,13 @@ def build_encoder(latent_dim, image_shape=(28, 28, 1), architecture="mlp", hidde
         (batch, latent_dim). The log-variance head is linear: any real value is
         a valid log sigma^2.
     """
-    latent_dim = check_positive_int(latent_dim, "latent_dim")
+    latent_dim = positive_int(latent_dim, "latent_dim")
     units = _hidden_units(architecture, hidden_units)
     images = keras.Input(tuple(image_shape), name="images")
     x = images
     if architecture == "conv":
-        _check_28x28(image_shape)
-        width = check_positive_int(width, "width")
+        image_shape_28x28(image_shape)
+        width = positive_int(width, "width")
         x = keras.layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
         x = keras.layers.Conv2D(2 * width, 3, strides=2, padding="same", activation="relu")(x)
     x = keras.layers.Flatten()(x)
@@ -79,15 +80,15 @@ def build_decoder(latent_dim, image_shape=(28, 28, 1), architecture="mlp", hidde
         A functional ``keras.Model``, output (batch, *image_shape), unbounded:
         logits, not probabilities (apply a sigmoid to get pixel means).
     """
-    latent_dim = check_positive_int(latent_dim, "latent_dim")
+    latent_dim = positive_int(latent_dim, "latent_dim")
     units = _hidden_units(architecture, hidden_units)
     z = keras.Input((latent_dim,), name="z")
     x = z
     for u in reversed(units):
         x = keras.layers.Dense(u, activation="relu")(x)
     if architecture == "conv":
-        _check_28x28(image_shape)
-        width = check_positive_int(width, "width")
+        image_shape_28x28(image_shape)
+        width = positive_int(width, "width")
         x = keras.layers.Dense(7 * 7 * 2 * width, activation="relu")(x)
         x = keras.layers.Reshape((7, 7, 2 * width))(x)
         x = keras.layers.Conv2DTranspose(2 * width, 3, strides=2, padding="same", activation="relu")(x)
@@ -100,7 +101,7 @@ def build_decoder(latent_dim, image_shape=(28, 28, 1), architecture="mlp", hidde
 
 
 @keras.saving.register_keras_serializable(package="genai_tf")
-class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
+class VAE(OptimizerStateMixin, ImageGenerativeModel):
     """Variational autoencoder trained on the negative ELBO, with beta and KL annealing.
 
     Formula (per example, in nats):
@@ -165,24 +166,14 @@ class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
         seed=0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
-        self.image_shape = tuple(int(d) for d in image_shape)
-        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
-            raise ValueError(f"image_shape must be (height, width, channels). Received: image_shape={image_shape!r}")
-        if likelihood not in LIKELIHOODS:
-            raise ValueError(f"likelihood must be one of {LIKELIHOODS}. Received: likelihood={likelihood!r}")
-        if isinstance(beta, bool) or not isinstance(beta, (int, float, np.floating, np.integer)) or beta < 0:
-            raise ValueError(f"beta must be a number >= 0. Received: beta={beta!r}")
+        super().__init__(latent_dim, image_shape, seed=seed, **kwargs)
+        self.likelihood = one_of(likelihood, LIKELIHOODS, "likelihood")
+        self.beta = float_in(beta, 0.0, math.inf, "beta", include_low=True, include_high=False)
         losses.kl_annealing_weight(0, beta, kl_warmup_steps)  # validates kl_warmup_steps
         self.architecture = architecture
-        self.likelihood = likelihood
         self.hidden_units = _hidden_units(architecture, hidden_units)
-        self.width = check_positive_int(width, "width")
-        self.beta = float(beta)
+        self.width = positive_int(width, "width")
         self.kl_warmup_steps = int(kl_warmup_steps)
-        self.seed = int(seed)
-        self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.custom_networks = encoder is not None or decoder is not None
         if (encoder is None) != (decoder is None):
             raise ValueError("Give both encoder and decoder, or neither.")
@@ -195,7 +186,7 @@ class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
         self._check_networks()
         if likelihood == "gaussian":
             self.decoder_log_var = self.add_weight(shape=(), initializer="zeros", name="decoder_log_var")
-        self.trackers = {key: keras.metrics.Mean(name=key) for key in self.loss_keys}
+        self.trackers = self.make_trackers()
         self.built = True
 
     def _check_networks(self):
@@ -255,10 +246,6 @@ class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
         with self.distribute_strategy.scope():
             super().compile(optimizer=optimizer or keras.optimizers.Adam(1e-3), **kwargs)
 
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
     # -- input checks ------------------------------------------------------------------------
 
     def check_images(self, images, check_range=True):
@@ -267,19 +254,14 @@ class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
         The range is checked for NumPy arrays and eager tensors (inside a
         traced step only the shape is checked).
         """
-        shape = tuple(images.shape)
-        if len(shape) != 4 or tuple(shape[1:]) != self.image_shape:
-            raise ValueError(
-                f"VAE expects images of shape (batch_size, {', '.join(map(str, self.image_shape))}). "
-                f"Received: images.shape={shape}"
-            )
+        super().check_images(images)
         eager = not isinstance(images, tf.Tensor) or tf.executing_eagerly()
         if check_range and self.likelihood == "bernoulli" and eager:
             values = np.asarray(images)
             if values.size and (not np.all(np.isfinite(values)) or values.min() < 0.0 or values.max() > 1.0):
                 raise ValueError(
                     "A Bernoulli decoder needs pixels in [0, 1]: load the data with "
-                    "genai_tf.data.load(..., pixel_range=(0, 1)) (not (-1, 1), which suits a tanh generator). "
+                    "genai_tf.datasets.load(..., pixel_range=(0, 1)) (not (-1, 1), which suits a tanh generator). "
                     f"Received: pixels in [{values.min():.3g}, {values.max():.3g}]"
                 )
 
@@ -338,9 +320,7 @@ class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
             "elbo": tf.reduce_mean(log_likelihood - kl),
             "kl_weight": tf.cast(weight, loss.dtype),
         })
-        for key, tracker in self.trackers.items():
-            tracker.update_state(values[key])
-        return {key: tracker.result() for key, tracker in self.trackers.items()}
+        return self.record(values)
 
     def train_step(self, data):
         images = self._images(data)
@@ -366,7 +346,7 @@ class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
 
     def _batches(self, images, batch_size):
         self.check_images(images)
-        batch_size = check_positive_int(batch_size, "batch_size")
+        batch_size = positive_int(batch_size, "batch_size")
         images = np.asarray(images, "float32")
         for start in range(0, len(images), batch_size):
             yield images[start : start + batch_size]
@@ -384,7 +364,7 @@ class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
 
     def log_importance_weights(self, images, k, seed=0):
         """log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples z_i ~ q(z|x): (batch, k)."""
-        k = check_positive_int(k, "k")
+        k = positive_int(k, "k")
         images = tf.convert_to_tensor(images, self.compute_dtype)
         batch = tf.shape(images)[0]
         z_mean, z_log_var = self.encode(images)
@@ -407,7 +387,7 @@ class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
             batch_size: examples per pass; default keeps about 5,000 decoder
                 passes per batch.
         """
-        k = check_positive_int(k, "k")
+        k = positive_int(k, "k")
         batch_size = batch_size or max(1, 5000 // k)
         generator = keras.random.SeedGenerator(seed)
         values = [
@@ -421,7 +401,20 @@ class VAE(OptimizerStateMixin, SeedStateMixin, keras.Model):
         return np.concatenate([np.asarray(self(batch)) for batch in self._batches(images, batch_size)])
 
     def sample(self, n, seed=0, batch_size=500):
-        """Decode n draws z ~ N(0, I): the mean of p(x|z), a NumPy array (n, *image_shape)."""
-        n = check_positive_int(n, "n")
+        """Decode ``n`` draws z ~ N(0, I): the mean of p(x|z), a NumPy array (n, *image_shape).
+
+        With the Bernoulli decoder the means are pixel probabilities, in
+        ``SAMPLE_RANGE`` = [0, 1]; a Gaussian decoder's means are unbounded
+        (they follow the data's range).
+
+        Args:
+            n: number of images, > 0.
+            seed: seed of z (the same seed gives the same images).
+            batch_size: images per decoder pass.
+
+        Returns:
+            NumPy float32 array (n, *image_shape).
+        """
+        n = positive_int(n, "n")
         z = keras.random.normal((n, self.latent_dim), seed=seed)
         return np.concatenate([np.asarray(self.decode(z[s : s + batch_size])) for s in range(0, n, batch_size)])

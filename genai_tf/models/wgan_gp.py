@@ -1,10 +1,13 @@
 """Wasserstein GAN with gradient penalty."""
 
+import math
+
 import keras
 
-from genai_tf.models.base import AdversarialModel, check_positive_int
+from genai_tf.models.base import AdversarialModel
 from genai_tf.models.dcgan import build_dcgan_discriminator, build_dcgan_generator
-from genai_tf.training import wgan_gp_update
+from genai_tf.models.updates import wgan_gp_update
+from genai_tf.validation import float_in, positive_int
 
 
 @keras.saving.register_keras_serializable(package="genai_tf")
@@ -22,8 +25,8 @@ class WGANGP(AdversarialModel):
     Args:
         latent_dim: size of z, > 0.
         image_shape: (28, 28, channels), images in [-1, 1].
-        n_critic: critic updates per generator update (5 in the paper).
-        gp_weight: lambda (10 in the paper).
+        n_critic: critic updates per generator update, > 0 (5 in the paper).
+        gp_weight: lambda, >= 0 (10 in the paper).
         width: channel width of both networks.
         seed: seed of the training noise and of epsilon.
     """
@@ -31,10 +34,8 @@ class WGANGP(AdversarialModel):
     loss_keys = ("d_loss", "g_loss", "gradient_penalty", "wasserstein")
 
     def __init__(self, latent_dim=100, image_shape=(28, 28, 1), n_critic=5, gp_weight=10.0, width=32, **kwargs):
-        self.n_critic = check_positive_int(n_critic, "n_critic")
-        if gp_weight < 0:
-            raise ValueError(f"gp_weight must be >= 0. Received: gp_weight={gp_weight}")
-        self.gp_weight = float(gp_weight)
+        self.n_critic = positive_int(n_critic, "n_critic")
+        self.gp_weight = float_in(gp_weight, 0.0, math.inf, "gp_weight", include_low=True, include_high=False)
         self.width = int(width)
         super().__init__(latent_dim=latent_dim, image_shape=image_shape, **kwargs)
 

@@ -25,6 +25,10 @@ c.CourseDirectory.course_id = "genai-tf"
 # source_directory keeps the instructor's versions where they are versioned.
 c.CourseDirectory.root = str(BUILD)
 c.CourseDirectory.source_directory = str(HERE / "source")
+# Each source notebook has a paired MyST text source beside it (x.md, see notebooks/jupytext.toml)
+# holding its solutions and hidden tests: nbgrader copies every other file of a source folder into
+# the release (and into autograded submissions), so the text sources are left out.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.md"]
 c.CourseDirectory.db_url = f"sqlite:///{BUILD / 'gradebook.db'}"
 # `nbgrader export` would write grades.csv into the current folder, that is into notebooks/.
 c.CsvExportPlugin.to = str(BUILD / "grades.csv")

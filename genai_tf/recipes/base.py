@@ -160,6 +160,7 @@ class Recipe(abc.ABC):
         """
         import keras
 
+        import genai_tf.models  # noqa: F401 -- registers the model classes with Keras, which needs them to load
         from genai_tf import records
 
         dataset = dataset or self.datasets[0]

@@ -1,6 +1,9 @@
 """Tests of genai_tf.recipes.images: the recipes of notebooks 03-08, samples in [0, 1], saving with a record, load-or-train."""
 
 import json
+import os
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -128,6 +131,19 @@ def test_save_and_load_round_trip_with_its_record(outputs):
     loaded, loaded_record = recipe.load("quick")
     assert loaded_record == record
     np.testing.assert_array_equal(loaded.generate(4, seed=3), model.generate(4, seed=3))
+
+
+def test_a_saved_model_loads_in_a_fresh_interpreter_that_imported_only_the_recipes(outputs):
+    """Keras finds a saved model's class only once its module has run: load() must import it (notebook 11)."""
+    recipe = recipes.get("mlp_gan")
+    model = recipe.build(latent_dim=4)
+    model.generate(2, seed=0)
+    recipe.save(model, "quick", 1, 0.0)
+    script = "from genai_tf import recipes; m, r = recipes.get('mlp_gan').load('quick'); print(type(m).__name__, m.latent_dim)"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "GENAI_TF_OUTPUTS": str(outputs)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ["GAN", "4"]
 
 
 def test_load_says_why_it_cannot(outputs):

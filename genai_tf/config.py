@@ -13,7 +13,8 @@ import shutil
 import warnings
 from pathlib import Path
 
-from genai_tf.validation import non_negative_int, one_of
+from genai_tf import validation
+from genai_tf.validation import one_of
 
 MODE_ENV = "GENAI_TF_MODE"
 MODES = ("quick", "full")
@@ -96,14 +97,14 @@ def set_seed(seed=0, deterministic=True):
     instruction sets, oneDNN kernels) and across TensorFlow versions.
 
     Args:
-        seed: non-negative integer.
+        seed: integer in [0, 2**32).
         deterministic: also call ``tf.config.experimental.enable_op_determinism``
             and switch off Grappler's ``dependency_optimization``.
 
     Raises:
-        ValueError: if ``seed`` is not a non-negative integer.
+        ValueError: if ``seed`` is not an integer in [0, 2**32).
     """
-    seed = non_negative_int(seed, "seed")
+    seed = validation.seed(seed)
     import keras
     import tensorflow as tf
 

@@ -203,16 +203,36 @@ def frechet_distance(features_a, features_b):
     9.0
     """
     a, b = _feature_pair(features_a, features_b)
-    mean_a, mean_b = a.mean(0), b.mean(0)
-    # np.cov returns a 0-d array for one feature: atleast_2d keeps the formula valid for d = 1.
-    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
-    # Tr((S_a S_b)^(1/2)) = sum of sqrt(eigenvalues of S_a^(1/2) S_b S_a^(1/2)), a symmetric PSD
-    # matrix: stable even when the covariances are singular (dead ReLU features).
-    eigenvalues, eigenvectors = np.linalg.eigh(cov_a)
-    root_a = (eigenvectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ eigenvectors.T
-    trace_root = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)))
-    distance = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean_a, mean_b = a.mean(0), b.mean(0)
+        # np.cov returns a 0-d array for one feature: atleast_2d keeps the formula valid for d = 1.
+        cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+        for name, features, cov in (("features_a", a, cov_a), ("features_b", b, cov_b)):
+            if not np.isfinite(cov).all():
+                raise ValueError(_too_large(name, features, f"the covariance of {name} overflows float64"))
+        try:
+            # Tr((S_a S_b)^(1/2)) = sum of sqrt(eigenvalues of S_a^(1/2) S_b S_a^(1/2)), a symmetric PSD
+            # matrix: stable even when the covariances are singular (dead ReLU features).
+            eigenvalues, eigenvectors = np.linalg.eigh(cov_a)
+            root_a = (eigenvectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ eigenvectors.T
+            product = root_a @ cov_b @ root_a
+            if not np.isfinite(product).all():
+                raise np.linalg.LinAlgError("S_a^(1/2) S_b S_a^(1/2) overflows float64")
+            trace_root = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(product), 0, None)))
+        except np.linalg.LinAlgError as error:
+            raise ValueError(_too_large("features_a and features_b", np.concatenate([a, b]), error)) from error
+        distance = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root
+    if not np.isfinite(distance):
+        raise ValueError(_too_large("features_a and features_b", np.concatenate([a, b]), "the distance overflows float64"))
     return float(max(distance, 0.0))
+
+
+def _too_large(name, features, cause, metric="frechet_distance"):
+    """The error message of a metric that overflowed: the cause and the largest feature."""
+    return (
+        f"{metric} cannot be computed: {cause}. The features are too large "
+        f"(largest |value| in {name}: {np.abs(features).max():.3g}); rescale them, e.g. divide by their standard deviation."
+    )
 
 
 def _cubic_kernel(x, y):
@@ -284,11 +304,17 @@ def kernel_distance(features_a, features_b, num_subsets=10, subset_size=1000, se
     for index in range(num_subsets):
         x = a[rng.choice(len(a), m, replace=False)]
         y = b[rng.choice(len(b), m, replace=False)]
-        kernel_xx, kernel_yy = _cubic_kernel(x, x), _cubic_kernel(y, y)
-        # The diagonal k(x_i, x_i) is left out of the within-set sums: that is what makes it unbiased.
-        within = kernel_xx.sum() - np.trace(kernel_xx) + kernel_yy.sum() - np.trace(kernel_yy)
-        estimates[index] = within / (m * (m - 1)) - 2.0 * _cubic_kernel(x, y).mean()
-    return float(estimates.mean()), float(estimates.std())
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+            kernel_xx, kernel_yy = _cubic_kernel(x, x), _cubic_kernel(y, y)
+            # The diagonal k(x_i, x_i) is left out of the within-set sums: that is what makes it unbiased.
+            within = kernel_xx.sum() - np.trace(kernel_xx) + kernel_yy.sum() - np.trace(kernel_yy)
+            estimates[index] = within / (m * (m - 1)) - 2.0 * _cubic_kernel(x, y).mean()
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(estimates.mean()), float(estimates.std())
+    if not (np.isfinite(estimates).all() and math.isfinite(std)):
+        cause = "the cubic kernel (or the spread of its estimates) overflows float64"
+        raise ValueError(_too_large("features_a and features_b", np.concatenate([a, b]), cause, "kernel_distance"))
+    return mean, std
 
 
 def classifier_inception_score(probabilities, num_splits=1):
@@ -444,6 +470,12 @@ def precision_recall(real_features, fake_features, k=3, batch_size=500):
             "k must be smaller than the number of samples in each set: the k-th nearest other point "
             f"must exist. Received: k={k}, len(real_features)={len(real)}, len(fake_features)={len(fake)}"
         )
+    for name, features in (("real_features", real), ("fake_features", fake)):
+        # Every squared distance is at most 4 max ||x||^2: finite here means finite distances.
+        with np.errstate(over="ignore"):
+            finite = np.isfinite(4.0 * np.sum(features**2, axis=1)).all()
+        if not finite:
+            raise ValueError(_too_large(name, features, "the squared distances overflow float64", "precision_recall"))
     real_radii = _kth_neighbour_squared_radii(real, k, batch_size)
     fake_radii = _kth_neighbour_squared_radii(fake, k, batch_size)
     # One pass over the real-fake distances serves both: rows are fake points, columns real points.

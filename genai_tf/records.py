@@ -32,16 +32,24 @@ def write_json(path, record, indent=1, compact=False):
         indent: indentation of the pretty form.
         compact: write without spaces or newlines (large caches).
     """
+    layout = {"separators": (",", ":")} if compact else {"indent": indent}
+    text = json.dumps(record, allow_nan=False, **layout)
+    write_text(path, text + ("" if compact else "\n"))
+
+
+def write_text(path, text):
+    """Write ``text`` (UTF-8) to ``path`` atomically: a reader sees the old file or the new one, never half.
+
+    A failed write (a full disk, a read-only folder) leaves the old file as it
+    was and no temporary file behind, and raises the ``OSError``.
+    """
     path = Path(path)
-    text = json.dumps(record, separators=(",", ":")) if compact else json.dumps(record, indent=indent, allow_nan=False)
-    if compact:
-        json.dumps(record, allow_nan=False)  # the same refusal of NaN in either form
     # A new, hidden file beside the target (O_EXCL: never someone else's), with the mode open() would give.
     temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text + ("" if compact else "\n"))
+            file.write(text)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)

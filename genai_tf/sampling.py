@@ -90,7 +90,17 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, rng=None):
     # Near-greedy decoding is a small temperature; 0 is refused (it would divide by zero).
     temperature = positive_float(temperature, "temperature")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    logits = filter_logits(_check_logits(logits) / temperature, top_k, top_p)
+    logits = _check_logits(logits)
+    with np.errstate(over="ignore"):
+        scaled = logits / temperature
+    if not np.all(np.isfinite(scaled)):
+        # A tiny temperature overflows the logits to inf, and inf - inf would give NaN probabilities.
+        raise ValueError(
+            f"temperature={temperature!r} is too small for these logits: logits / temperature overflows "
+            f"(largest |logit| {np.abs(logits).max():g}). Use a larger temperature, or greedy decoding "
+            "(argmax), the limit as the temperature goes to 0."
+        )
+    logits = filter_logits(scaled, top_k, top_p)
     probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     return np.array([rng.choice(logits.shape[1], p=row) for row in probabilities], dtype=np.int32)

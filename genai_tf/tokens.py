@@ -355,6 +355,27 @@ def make_windows(ids, context_length, stride=None):
     return inputs.astype(np.int32), targets.astype(np.int32)
 
 
+def count_windows(num_tokens, context_length, stride=None):
+    """How many windows :func:`make_windows` cuts from a stream of ``num_tokens`` tokens (0 when too short).
+
+    Formula:
+        num_windows = (num_tokens - T - 1) // stride + 1   if num_tokens > T, else 0
+
+    Args:
+        num_tokens: the stream's length, >= 0.
+        context_length: T, the window length, > 0.
+        stride: step between window starts, > 0; defaults to T (no overlap).
+
+    Example:
+    >>> count_windows(7, 3), count_windows(111, 64, stride=8), count_windows(64, 64)
+    (2, 6, 0)
+    """
+    num_tokens = non_negative_int(num_tokens, "num_tokens")
+    context_length = positive_int(context_length, "context_length")
+    stride = positive_int(context_length if stride is None else stride, "stride")
+    return (num_tokens - context_length - 1) // stride + 1 if num_tokens > context_length else 0
+
+
 def make_window_dataset(inputs, targets, batch_size=64, shuffle=True, seed=0, **kwargs):
     """A ``tf.data`` pipeline of (input, target) window batches (:func:`genai_tf.datasets.make_dataset`).
 

@@ -15,10 +15,14 @@ Traceback (most recent call last):
 ValueError: steps must be a positive integer. Received: steps=0
 >>> one_of("train", ("train", "test"), "split")
 'train'
+>>> seed(2**32 - 1)
+4294967295
 """
 
 import argparse
+import contextlib
 import math
+import re
 
 import numpy as np
 
@@ -55,6 +59,27 @@ def positive_int(value, name, allow_none=False):
 def non_negative_int(value, name):
     """``value`` as an int when it is an integer >= 0; else ValueError."""
     return int_at_least(value, 0, name)
+
+
+SEED_LIMIT = 2**32
+"""Seeds are integers in [0, SEED_LIMIT): what NumPy's generators and ``keras.utils.set_random_seed`` accept."""
+
+
+def seed(value, name="seed"):
+    """``value`` as a Python int when it is an integer (not a bool) with 0 <= value < 2**32; else ValueError.
+
+    Example:
+    >>> seed(2**32, "seed")
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be an integer in [0, 4294967295] (seeds are below 2**32). Received: seed=4294967296
+    """
+    integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not integer or not 0 <= value < SEED_LIMIT:
+        raise ValueError(
+            f"{name} must be an integer in [0, {SEED_LIMIT - 1}] (seeds are below 2**32). Received: {name}={value!r}"
+        )
+    return int(value)
 
 
 def float_in(value, low, high, name, include_low=False, include_high=True):
@@ -118,6 +143,70 @@ def image_batch(images, image_shape, name="images", owner=None):
     return images
 
 
+# --- checks inside a traced step (tf.function) --------------------------------------------
+
+_CHECK_START, _CHECK_END = "<<genai_tf check: ", " :end check>>"
+
+
+def graph_checked(tensor, condition, message, *values):
+    """``tensor`` once ``condition`` (a scalar bool tensor) holds; else ``message.format(*values)`` is raised.
+
+    Run eagerly, a false condition raises the ``ValueError`` at once. Inside
+    a ``tf.function`` (e.g. Keras's ``train_step``) the check is an
+    ``Assert`` op that the returned tensor depends on, so it runs before
+    anything computed from it; the step then fails with
+    ``tf.errors.InvalidArgumentError``, which
+    :func:`value_errors_from_graph_checks` turns back into the ``ValueError``.
+    XLA (``jit_compile=True``, Keras's default on a GPU) drops ``Assert``
+    ops, so there the check is skipped.
+
+    Args:
+        tensor: the tensor to return.
+        condition: scalar bool tensor, True when ``tensor`` is valid.
+        message: the error, with one ``{}`` per value (formatted like ``%g``).
+        *values: scalar tensors shown in the message (e.g. the batch's min and max).
+
+    Returns:
+        ``tensor`` (an identity of it in a traced function).
+    """
+    import tensorflow as tf
+
+    if tf.executing_eagerly():
+        if not bool(condition):
+            raise ValueError(message.format(*(f"{np.asarray(v).item():g}" for v in values)))
+        return tensor
+    check = tf.debugging.Assert(condition, [_CHECK_START + message + _CHECK_END, *values])
+    with tf.control_dependencies([check]):
+        return tf.identity(tensor)
+
+
+@contextlib.contextmanager
+def value_errors_from_graph_checks():
+    """Re-raise a failed :func:`graph_checked` check inside the block as the ``ValueError`` it describes.
+
+    Other errors pass through unchanged; the original error is kept as ``__cause__``.
+    """
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as error:
+        pattern = re.escape(_CHECK_START) + r"(.*?)" + re.escape(_CHECK_END) + r"\]((?: \[[^\]]*\])*)"
+        found = re.search(pattern, error.message, re.DOTALL)
+        if found is None:
+            raise
+        values = [_as_g(text) for text in re.findall(r"\[([^\]]*)\]", found.group(2))]
+        raise ValueError(found.group(1).format(*values)) from error
+
+
+def _as_g(text):
+    """A value printed by TensorFlow, reformatted like ``%g`` (the eager message's format) when it is a number."""
+    try:
+        return f"{float(text):g}"
+    except ValueError:
+        return text
+
+
 # --- argparse types: the same rules as command-line errors ------------------------------
 
 
@@ -150,5 +239,6 @@ def _rule(check, args, received):
 
 positive_int_arg = argparse_type(positive_int, int)
 non_negative_int_arg = argparse_type(non_negative_int, int)
+seed_arg = argparse_type(seed, int)
 positive_float_arg = argparse_type(positive_float, float)
 probability_arg = argparse_type(float_in, float, 0.0, 1.0)

@@ -68,9 +68,9 @@ def test_budget_propagates_an_invalid_environment(monkeypatch):
         config.budget(quick=1, full=2)
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, True, "3", None])
-def test_set_seed_rejects_non_integers_and_negatives(seed):
-    with pytest.raises(ValueError, match=r"^seed must be a non-negative integer\. Received: seed=") as info:
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "3", None, 2**32])
+def test_set_seed_rejects_non_integers_and_seeds_out_of_range(seed):
+    with pytest.raises(ValueError, match=r"^seed must be an integer in \[0, 4294967295\] .* Received: seed=") as info:
         config.set_seed(seed)
     assert repr(seed) in str(info.value)
 

@@ -239,6 +239,55 @@ def test_frechet_distance_scales_with_the_square_of_the_features():
     assert frechet_distance(3.0 * a, 3.0 * b) == pytest.approx(9.0 * frechet_distance(a, b), rel=1e-9)
 
 
+def _overflow_message(cause, name, largest):
+    return (
+        f"frechet_distance cannot be computed: {cause}. The features are too large "
+        f"(largest |value| in {name}: {largest}); rescale them, e.g. divide by their standard deviation."
+    )
+
+
+def test_frechet_distance_of_features_too_large_for_float64_is_a_value_error():
+    """Finite features whose statistics overflow: a ValueError naming the cause, not numpy's LinAlgError."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((50, 3)), rng.standard_normal((50, 3))
+    scaled = a * 1e200
+    largest = f"{np.abs(scaled).max():.3g}"
+    with pytest.raises(ValueError) as info:
+        frechet_distance(scaled, b)
+    assert str(info.value) == _overflow_message("the covariance of features_a overflows float64", "features_a", largest)
+    with pytest.raises(ValueError, match=r"the covariance of features_b overflows float64.*in features_b: "):
+        frechet_distance(b, scaled)
+    # Covariances of 1e200 are finite, but S_a^(1/2) S_b S_a^(1/2) is of order 1e400.
+    both = np.concatenate([a, b]) * 1e100
+    with pytest.raises(ValueError) as info:
+        frechet_distance(a * 1e100, b * 1e100)
+    expected_cause = "S_a^(1/2) S_b S_a^(1/2) overflows float64"
+    assert str(info.value) == _overflow_message(expected_cause, "features_a and features_b", f"{np.abs(both).max():.3g}")
+    assert isinstance(info.value.__cause__, np.linalg.LinAlgError)
+    # Large features that do not overflow still give the distance, scaled by the square (here 1e60).
+    assert frechet_distance(a * 1e30, b * 1e30) == pytest.approx(1e60 * frechet_distance(a, b), rel=1e-9)
+
+
+def test_kernel_distance_and_precision_recall_of_features_too_large_are_value_errors():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((50, 3)), rng.standard_normal((50, 3))
+    cause = "the cubic kernel (or the spread of its estimates) overflows float64"
+    for scale in (1e200, 1e100, 1e30):   # the kernel, the sums, then only the std overflow
+        largest = f"{np.abs(np.concatenate([a, b]) * scale).max():.3g}"
+        with pytest.raises(ValueError) as info:
+            kernel_distance(a * scale, b * scale, num_subsets=2, subset_size=20)
+        assert str(info.value) == _overflow_message(cause, "features_a and features_b", largest).replace(
+            "frechet_distance", "kernel_distance"
+        )
+    assert np.isfinite(kernel_distance(a * 1e20, b * 1e20, num_subsets=2, subset_size=20)).all()
+    with pytest.raises(ValueError) as info:
+        precision_recall(a, b * 1e154)
+    expected = _overflow_message("the squared distances overflow float64", "fake_features", f"{np.abs(b * 1e154).max():.3g}")
+    assert str(info.value) == expected.replace("frechet_distance", "precision_recall")
+    # Features that big still give the same balls as the unscaled ones, when they do not overflow.
+    assert precision_recall(a * 1e100, b * 1e100) == precision_recall(a, b)
+
+
 def test_frechet_distance_rejects_mismatched_features():
     with pytest.raises(ValueError, match="same d"):
         frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))

@@ -199,3 +199,20 @@ def test_temperature_must_be_a_positive_number(temperature):
     expected = rf"^temperature must be in \(0\.0, inf\)\. Received: temperature={re.escape(repr(temperature))}$"
     with pytest.raises(ValueError, match=expected):
         sample_next([[0.0, 1.0]], temperature=temperature)
+
+
+@pytest.mark.parametrize(("temperature", "logits"), [(1e-310, [[0.0, 1.0]]), (1e-300, [[0.0, -1e10, 3.0]])])
+def test_a_temperature_too_small_for_the_logits_is_named(temperature, logits):
+    largest = f"{np.abs(logits).max():g}"
+    expected = (
+        f"temperature={temperature!r} is too small for these logits: logits / temperature overflows "
+        f"(largest |logit| {largest}). Use a larger temperature, or greedy decoding (argmax), "
+        "the limit as the temperature goes to 0."
+    )
+    with pytest.raises(ValueError) as info:
+        sample_next(logits, temperature=temperature)
+    assert str(info.value) == expected
+
+
+def test_a_small_temperature_that_does_not_overflow_is_greedy():
+    assert sample_next([[0.0, 1.0, 0.5]], temperature=1e-300, rng=0).tolist() == [1]

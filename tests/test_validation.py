@@ -200,3 +200,102 @@ def test_argparse_type_in_a_real_parser(capsys):
         captured = capsys.readouterr()
         assert captured.out == ""
         assert captured.err.splitlines()[-1] == expected
+
+
+# --- seeds --------------------------------------------------------------------------------
+
+SEED_RULE = "an integer in [0, 4294967295] (seeds are below 2**32)"
+
+
+@pytest.mark.parametrize("value", [0, 1, 2**32 - 1, np.uint32(2**32 - 1), np.int64(7)])
+def test_seed_accepts_integers_below_2_to_the_32_as_python_ints(value):
+    assert validation.seed(value) == int(value) and type(validation.seed(value)) is int
+
+
+@pytest.mark.parametrize("value", [-1, 2**32, 10**23, True, 1.0, "1", None, np.int64(-5)])
+def test_seed_refuses_with_the_limit_named(value):
+    assert error_of(validation.seed, value) == f"seed must be {SEED_RULE}. Received: seed={value!r}"
+    assert error_of(validation.seed, value, "shuffle_seed").startswith(f"shuffle_seed must be {SEED_RULE}.")
+
+
+def test_the_seed_limit_is_what_numpy_and_keras_accept():
+    # The largest seed accepted works in both; the first one refused is refused by Keras too.
+    import keras
+
+    np.random.default_rng(validation.SEED_LIMIT - 1)
+    keras.utils.set_random_seed(validation.SEED_LIMIT - 1)
+    with pytest.raises(ValueError):
+        keras.utils.set_random_seed(validation.SEED_LIMIT)
+
+
+def test_seed_arg_converts_and_refuses_with_the_limit_named():
+    assert validation.seed_arg("0") == 0
+    assert validation.seed_arg("4294967295") == 4294967295
+    for text, received in (("4294967296", "4294967296"), ("1e23", "'1e23'"), ("-1", "-1"), ("1.5", "'1.5'")):
+        with pytest.raises(argparse.ArgumentTypeError) as info:
+            validation.seed_arg(text)
+        assert str(info.value) == f"must be {SEED_RULE}. Received: {received}"
+
+
+# --- checks inside a traced step ----------------------------------------------------------
+
+RANGE_MESSAGE = "x must be in [0, 1]. Received: values in [{}, {}]"
+
+
+def _range_checked(x):
+    import tensorflow as tf
+
+    valid = tf.reduce_all(tf.logical_and(x >= 0.0, x <= 1.0))
+    return validation.graph_checked(x, valid, RANGE_MESSAGE, tf.reduce_min(x), tf.reduce_max(x))
+
+
+def test_graph_checked_eagerly_returns_the_tensor_or_raises_the_value_error():
+    import tensorflow as tf
+
+    good = tf.constant([0.0, 0.25, 1.0])
+    assert _range_checked(good) is good
+    with pytest.raises(ValueError) as info:
+        _range_checked(tf.constant([-0.5, 0.25, 1.125]))
+    assert str(info.value) == "x must be in [0, 1]. Received: values in [-0.5, 1.125]"
+
+
+def test_a_failed_graph_check_stops_the_step_and_becomes_the_value_error():
+    import tensorflow as tf
+
+    counter = tf.Variable(0.0)
+
+    @tf.function
+    def step(x):
+        counter.assign_add(tf.reduce_sum(_range_checked(x)))
+
+    step(tf.constant([0.5, 0.25]))
+    assert float(counter) == 0.75
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"x must be in \[0, 1\]"):
+        step(tf.constant([2.0, -1.0]))
+    with pytest.raises(ValueError) as info:
+        with validation.value_errors_from_graph_checks():
+            step(tf.constant([0.5, -0.03125, 3.0]))
+    assert str(info.value) == "x must be in [0, 1]. Received: values in [-0.03125, 3]"
+    assert isinstance(info.value.__cause__, tf.errors.InvalidArgumentError)
+    # The failed steps updated nothing: the check runs before anything computed from x.
+    assert float(counter) == 0.75
+    # A NaN fails the comparisons, so it fails the check too.
+    with pytest.raises(ValueError, match=r"Received: values in \[nan, nan\]"):
+        with validation.value_errors_from_graph_checks():
+            step(tf.constant([np.nan]))
+
+
+def test_other_errors_pass_through_value_errors_from_graph_checks_unchanged():
+    import tensorflow as tf
+
+    @tf.function
+    def step(x):
+        tf.debugging.assert_positive(x, message="not a graph_checked check")
+        return x
+
+    with pytest.raises(tf.errors.InvalidArgumentError, match="not a graph_checked check"):
+        with validation.value_errors_from_graph_checks():
+            step(tf.constant([-1.0]))
+    with pytest.raises(KeyError, match="other"):
+        with validation.value_errors_from_graph_checks():
+            raise KeyError("other")

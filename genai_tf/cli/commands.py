@@ -6,8 +6,10 @@ interrupted run resumed with ``--resume`` ends with exactly the weights of
 an uninterrupted one (same machine, same library versions). Ctrl-C during
 training finishes the current step, saves a checkpoint and exits with status
 130; a second Ctrl-C stops at once and keeps the last periodic checkpoint.
-``sample`` and ``evaluate`` restore the latest checkpoint, so they also work
-on an interrupted run.
+``sample`` and ``evaluate`` restore the newest checkpoint that is whole, so
+they also work on an interrupted run. What a run folder guarantees (one
+writer, atomic files, fall back to the last whole checkpoint, history kept
+across kills) is listed in :mod:`genai_tf.cli.run_folder`.
 """
 
 import contextlib
@@ -15,10 +17,11 @@ import signal
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 
-from genai_tf import recipes
+from genai_tf import recipes, records
 from genai_tf.cli import run_folder
 from genai_tf.cli.parser import DEFAULT_CHECKPOINT_EVERY, build_parser, check_arguments, check_options
 from genai_tf.cli.run_folder import CHECKPOINT_FOLDER, EVAL_METRICS_FILE, SETTINGS_FILE, TRAIN_METRICS_FILE
@@ -93,33 +96,55 @@ def _finite(tensors):
     return all(np.all(np.isfinite(np.asarray(tensor))) for tensor in tensors)
 
 
-def fit_until_stopped(trainer, network, batches, target, callback, stop_requested):
+def fit_until_stopped(trainer, network, batches, target, callback, stop_requested, before_save=None):
     """Run ``trainer.fit`` to ``target``, turning Ctrl-C into a checkpoint: (status, error or None).
 
     After a first Ctrl-C the step in progress completes, is counted and is
     saved (unless something in it is not finite); a second Ctrl-C, even
     during that save, stops at once. Then, and after a NaN, the trainer is
     rolled back to its last checkpoint, the state the next ``--resume``
-    starts from.
+    starts from. ``before_save(step)`` runs before every checkpoint.
     """
     status, error = "completed", None
     with stop_on_interrupt(stop_requested):
         try:
             try:
-                trainer.fit(batches, target, callback=callback)
+                trainer.fit(batches, target, callback=callback, before_save=before_save)
             except _StopAfterStep as stop:
                 trainer.step.assign_add(1)  # the step ran to the end; the trainer had not counted it yet
                 if not (_finite(stop.logs.values()) and _finite(network.trainable_variables)):
                     raise FloatingPointError(f"Non-finite values at step {trainer.global_step}, which was not saved.")
+                if before_save is not None:
+                    before_save(trainer.global_step)
                 trainer.manager.save(checkpoint_number=trainer.global_step)
                 status = "interrupted" if trainer.global_step < target else "completed"
         except KeyboardInterrupt:
             status = "interrupted"
         except FloatingPointError as err:
-            status, error = "failed", str(err)
+            status, error = "failed", str(err).replace(" Call restore() to roll back.", "")
     if status != "completed":
         trainer.restore()
     return status, error
+
+
+@contextlib.contextmanager
+def _checkpoint_warnings_shown():
+    """Print the trainer's checkpoint warnings (a damaged checkpoint skipped) as one plain line on stderr."""
+    from genai_tf.checkpoints import CheckpointWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, *args, **kwargs):
+        if issubclass(category, CheckpointWarning):
+            print(f"python -m genai_tf: warning: {message}", file=sys.stderr, flush=True)
+        else:
+            shown(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 # --- Restoring a run ---------------------------------------------------------------------
@@ -129,16 +154,27 @@ def _trainer(recipe, network, outdir, stop_requested=None, **kwargs):
     from genai_tf.training import Trainer
 
     step = recipe.train_step(network)
-    return Trainer(
-        step if stop_requested is None else _stoppable(step, stop_requested),
-        outdir / CHECKPOINT_FOLDER,
-        {"model": network, **recipe.optimizers(network)},
-        **kwargs,
-    )
+    try:
+        return Trainer(
+            step if stop_requested is None else _stoppable(step, stop_requested),
+            outdir / CHECKPOINT_FOLDER,
+            {"model": network, **recipe.optimizers(network)},
+            **kwargs,
+        )
+    except ValueError as error:  # a checkpoint whose tensors do not fit the model the settings build
+        raise RunFolderError(
+            f"{error}. The checkpoints in {outdir} do not fit the model its settings and state files build: "
+            "a file was edited or the library changed. Restore the files, or train again into a new --outdir."
+        ) from None
 
 
-def restore(model, outdir):
-    """Rebuild a run's model from its settings and state files and restore its last checkpoint.
+def restore(model, outdir, repair=True):
+    """Rebuild a run's model from its settings and state files and restore its newest whole checkpoint.
+
+    Args:
+        model: the run's model.
+        outdir: the run folder.
+        repair: move damaged checkpoints aside (only while holding the folder's lock).
 
     Returns:
         (network, settings, step, state): the state records are the run's
@@ -149,9 +185,15 @@ def restore(model, outdir):
     recipe = recipes.get(model)
     settings = run_folder.read_trained_settings(model, outdir)
     config.set_seed(settings["seed"])
-    state = run_folder.read_state(outdir, recipe.state_names)
+    state = run_folder.read_state(outdir, recipe.state_names, settings.get("state_checksums"))
     network = recipe.run_model(settings, state)
-    return network, settings, _trainer(recipe, network, outdir, verbose=False).global_step, state
+    trainer = _trainer(recipe, network, outdir, verbose=False, repair=repair)
+    if trainer.restored_step is None:
+        raise RunFolderError(
+            f"No checkpoint in {outdir} restores (each is damaged: see the warnings above). Train the run again "
+            f"from step 0 with its settings: python -m genai_tf train {model} --resume --outdir {outdir}"
+        )
+    return network, settings, trainer.global_step, state
 
 
 # --- train -------------------------------------------------------------------------------
@@ -169,26 +211,27 @@ def _target_steps(recipe, settings, steps, epochs, resume):
 
 
 def _prepare(recipe, outdir, resume, requested, steps, epochs, checkpoint_every):
-    """The run's settings (complete) and data, checked against the folder: (settings, data)."""
+    """The run's settings (complete), data and earlier training record, all checked; nothing is written.
+
+    Returns:
+        (settings, data, previous): ``previous`` is the run's train_metrics.json ({} for a new run).
+    """
     from genai_tf import config
 
     settings = run_folder.resolve_settings(recipe, outdir, resume, requested)
+    previous = run_folder.read_history(outdir) if resume else {}
     config.set_seed(settings["seed"])
     data = recipe.run_data(settings)
     if resume:
-        recipe.check_state(run_folder.read_state(outdir, recipe.state_names), data.state)
+        saved = run_folder.read_state(outdir, recipe.state_names, settings.get("state_checksums"))
+        recipe.check_state(saved, data.state)
     settings["steps_per_epoch"] = run_folder.check_steps_per_epoch(settings, data.steps_per_epoch, resume)
     target = _target_steps(recipe, settings, steps, epochs, resume)
-    reached = run_folder.checkpoint_step(run_folder.latest_checkpoint(outdir)) if resume else 0
-    if target <= reached:
-        raise RunFolderError(
-            f"--resume: the run in {outdir} is already at step {reached}, and the target is step {target}: "
-            "nothing to train. Pass a larger --steps or --epochs to extend it."
-        )
-    settings = recipe.finish_settings(settings, target)
+    settings = recipe.finish_settings(dict(settings), target)
     every = checkpoint_every or settings.get("checkpoint_every") or DEFAULT_CHECKPOINT_EVERY
-    settings.update(target_steps=target, checkpoint_every=every)
-    return settings, data
+    settings.update(target_steps=target, checkpoint_every=every,
+                    state_checksums={name: run_folder.checksum(record) for name, record in data.state.items()})
+    return settings, data, previous
 
 
 def _train_record(recipe, settings, history, step, sessions, status, error):
@@ -268,22 +311,79 @@ def train(model, *, dataset=None, epochs=None, steps=None, batch_size=None, seed
     options = _family_options("train", options)
     check_options(model, "train", dataset=dataset, **options)
     outdir = run_folder.resolve_outdir(model, outdir)
+    if resume and not outdir.is_dir():
+        raise RunFolderError(f"--resume: {outdir} does not exist, so it holds no run to resume. Start a new run "
+                             "without --resume.")
     requested = {"dataset": dataset, "batch_size": batch_size, "seed": seed, **options}
-    settings, data = _prepare(recipe, outdir, resume, requested, steps, epochs, checkpoint_every)
+    with run_folder.writer_lock(outdir, f"train {model}"), _checkpoint_warnings_shown():
+        removed = run_folder.tidy(outdir)
+        if removed:
+            print(f"Removed what a killed run left in {outdir}: {', '.join(removed)}", file=sys.stderr)
+        settings, data, previous = _prepare(recipe, outdir, resume, requested, steps, epochs, checkpoint_every)
+        try:
+            return _train_in_folder(recipe, outdir, settings, data, previous, num_samples, verbose)
+        except run_folder.write_errors() as err:  # a full disk or a read-only folder, while training
+            run_folder.tidy(outdir)
+            kept = run_folder.latest_checkpoint(outdir)
+            raise RunFolderError(
+                f"Cannot save the run in {outdir}: {run_folder.write_problem(err)}. The partial checkpoint was "
+                f"removed; the last whole one (step {run_folder.checkpoint_step(kept) if kept else 0}) is kept. Free "
+                f"some space (or make the folder writable), then continue with: {_resume_hint(model, outdir)}"
+            ) from None
+
+
+def _resume_hint(model, outdir):
+    return f"python -m genai_tf train {model} --resume --outdir {outdir}"
+
+
+def _start(recipe, outdir, settings, data, trainer):
+    """Write the run's settings and state, then its step-0 checkpoint for a run that has none (after the checks)."""
+    start_step, target = trainer.global_step, settings["target_steps"]
+    if start_step >= target:
+        raise RunFolderError(
+            f"--resume: the run in {outdir} is already at step {start_step}, and the target is step {target}: "
+            "nothing to train. Pass a larger --steps or --epochs to extend it."
+        )
+    after = f" Free some space (or make the folder writable), then run: {_resume_hint(recipe.name, outdir)}"
+    with run_folder.writing(outdir, "start the run", after=after):
+        records.write_json(outdir / SETTINGS_FILE, settings)
+        for name, record in data.state.items():
+            records.write_json(outdir / f"{name}.json", record)
+        if trainer.restored_step is None:  # so that --resume works before the first periodic checkpoint
+            trainer.attach(data.batches)
+            try:
+                trainer.manager.save(checkpoint_number=0)
+            finally:
+                run_folder.tidy(outdir)
+
+
+def _previous_sessions(previous, start_step):
+    """The earlier sessions of a resumed run; one still "running" was killed (the lock proves it is not running).
+
+    A killed session's history may have been written for a checkpoint the
+    kill cut short: it reached the step the run resumes from.
+    """
+    sessions = [dict(session) for session in previous.get("sessions", [])]
+    if sessions and sessions[-1].get("status") == "running":
+        sessions[-1].update(status="killed", to_step=min(sessions[-1].get("to_step", start_step), start_step))
+    return sessions
+
+
+def _train_in_folder(recipe, outdir, settings, data, previous, num_samples, verbose):
+    """Train the checked run in the locked folder: the body of :func:`train`."""
+    model = recipe.name
     network = recipe.run_model(settings, data.state)
-    outdir.mkdir(parents=True, exist_ok=True)
     stop_requested = []
     every = settings["checkpoint_every"]
     trainer = _trainer(recipe, network, outdir, stop_requested, checkpoint_every=every,
                        log_every=min(MAX_LOG_EVERY, every), log_dir=outdir / "logs",
                        sample_fn=recipe.progress_samples(network, settings["seed"]), verbose=verbose)
+    if previous and trainer.restored_step is None:
+        print(f"{outdir} has no whole checkpoint: training starts again at step 0 with the run's settings.")
+    _start(recipe, outdir, settings, data, trainer)
     start_step, target = trainer.global_step, settings["target_steps"]
-    run_folder.write(outdir / SETTINGS_FILE, settings)
-    run_folder.write_state(outdir, data.state)
-    if trainer.restored_step is None:
-        trainer.manager.save(checkpoint_number=0)  # so that --resume works before the first periodic checkpoint
-    previous = (run_folder.read(outdir / TRAIN_METRICS_FILE) or {}) if resume else {}
     history = run_folder.history_until(previous.get("history", {"step": []}), start_step)  # later steps are redone
+    sessions = _previous_sessions(previous, start_step)
     print(
         f"{model} on {settings['dataset']}: {'resuming at' if start_step else 'from'} step {start_step} to "
         f"{target} ({target / settings['steps_per_epoch']:.1f} epochs of {settings['steps_per_epoch']} batches "
@@ -291,26 +391,35 @@ def train(model, *, dataset=None, epochs=None, steps=None, batch_size=None, seed
         flush=True,
     )
     started = time.perf_counter()
-    callback = _logger(model, trainer, history, target)
-    status, error = fit_until_stopped(trainer, network, data.batches, target, callback, stop_requested)
-    seconds = time.perf_counter() - started
-    step = run_folder.checkpoint_step(trainer.manager.latest_checkpoint)
-    sessions = previous.get("sessions", []) + [
-        {"from_step": start_step, "to_step": step, "seconds": round(seconds, 2), "status": status}
-    ]
-    record = _train_record(recipe, settings, run_folder.history_until(history, step), step, sessions, status, error)
-    run_folder.write(outdir / TRAIN_METRICS_FILE, record)
+    session = {"from_step": start_step, "to_step": start_step, "seconds": 0.0, "status": "running"}
+
+    def record(step, status, error=None):
+        session.update(to_step=step, seconds=round(time.perf_counter() - started, 2), status=status)
+        return _train_record(recipe, settings, run_folder.history_until(history, step), step, sessions + [session],
+                             status, error)
+
+    def before_save(step):  # the history survives a kill: at most the steps since the last checkpoint are lost
+        records.write_json(outdir / TRAIN_METRICS_FILE, record(step, "running"))
+
+    status, error = fit_until_stopped(trainer, network, data.batches, target,
+                                      _logger(model, trainer, history, target), stop_requested, before_save)
+    step = trainer.global_step
+    final = record(step, status, error)
+    run_folder.write(outdir / TRAIN_METRICS_FILE, final)
     if status == "failed":
-        raise FloatingPointError(f"{error} The last good checkpoint (step {step}) is kept in {outdir}.")
-    written = recipe.write_samples(network, data.state, outdir, "samples", num_samples or recipe.sample_count,
-                                   seed=settings["seed"])
+        raise FloatingPointError(
+            f"{error} The run is rolled back to its last good checkpoint (step {step}), kept in {outdir}; "
+            f"{_resume_hint(model, outdir)} continues from it (with the same settings the same steps follow)."
+        )
+    with run_folder.writing(outdir, "write the samples"):
+        written = recipe.write_samples(network, data.state, outdir, "samples", num_samples or recipe.sample_count,
+                                       seed=settings["seed"])
     if status == "interrupted":
-        print(f"Stopped at step {step} of {target}. Continue with: python -m genai_tf train {model} --resume "
-              f"--outdir {outdir}")
+        print(f"Stopped at step {step} of {target}. Continue with: {_resume_hint(model, outdir)}")
     else:
-        print(f"Trained {model} to step {step} in {seconds:.1f} s: {', '.join(map(str, written))}, "
+        print(f"Trained {model} to step {step} in {session['seconds']:.1f} s: {', '.join(map(str, written))}, "
               f"{outdir / TRAIN_METRICS_FILE}")
-    return record
+    return final
 
 
 # --- sample and evaluate -----------------------------------------------------------------
@@ -336,11 +445,15 @@ def sample(model, *, outdir=None, num_samples=None, seed=0, **options):
     options = _family_options("sample", options)
     check_options(model, "sample", **options)
     outdir = run_folder.resolve_outdir(model, outdir)
-    network, settings, step, state = restore(model, outdir)
-    num_samples = num_samples or recipe.sample_count
-    own = {option.name for option in recipe.options}
-    written = recipe.write_samples(network, state, outdir, f"samples_seed{seed}", num_samples, seed=seed,
-                                   **{name: value for name, value in options.items() if name in own})
+    run_folder.read_trained_settings(model, outdir)  # before the lock, which would create a missing folder
+    with run_folder.writer_lock(outdir, f"sample {model}"), _checkpoint_warnings_shown():
+        run_folder.tidy(outdir)
+        network, settings, step, state = restore(model, outdir)
+        num_samples = num_samples or recipe.sample_count
+        own = {option.name for option in recipe.options}
+        with run_folder.writing(outdir, "write the samples"):
+            written = recipe.write_samples(network, state, outdir, f"samples_seed{seed}", num_samples, seed=seed,
+                                           **{name: value for name, value in options.items() if name in own})
     print(f"{num_samples} samples of {model} (step {step}, seed {seed}): {', '.join(map(str, written))}")
     return written
 
@@ -372,7 +485,8 @@ def evaluate(model, *, outdir=None, num_samples=None, seed=0, dataset=None, **op
     check_options(model, "evaluate", num_samples=num_samples, dataset=dataset, **options)
     started = time.perf_counter()
     outdir = run_folder.resolve_outdir(model, outdir)
-    network, settings, step, state = restore(model, outdir)
+    with _checkpoint_warnings_shown():  # no lock: evaluate only reads the run (and writes eval_metrics.json)
+        network, settings, step, state = restore(model, outdir, repair=False)
     given = {name: value for name, value in options.items() if value is not None}
     try:
         result = recipe.evaluate_run(network, settings, state, num_samples=num_samples, seed=seed, dataset=dataset,
@@ -410,5 +524,9 @@ def main(argv=None):
         result = command(args.model, **options)
     except (RunError, DatasetNotFoundError, FloatingPointError) as err:
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except run_folder.write_errors() as err:  # a write outside the run folder's own checks (a cache, the data)
+        print(f"{parser.prog} {args.command}: error: cannot write a file: {run_folder.write_problem(err)} "
+              f"({getattr(err, 'filename', None) or 'see the message above'}).", file=sys.stderr)
         return 1
     return INTERRUPTED_EXIT_CODE if args.command == "train" and result["status"] == "interrupted" else 0

@@ -20,7 +20,7 @@ import argparse
 from pathlib import Path
 
 from genai_tf import recipes
-from genai_tf.validation import non_negative_int_arg, positive_int_arg
+from genai_tf.validation import positive_int_arg, seed_arg
 
 PROG = "python -m genai_tf"
 COMMANDS = ("train", "sample", "evaluate")
@@ -82,7 +82,7 @@ def _add_train(commands):
     )
     train.add_argument("--batch-size", type=positive_int_arg, default=None,
                        help="examples per step (default: the recipe's)")
-    train.add_argument("--seed", type=non_negative_int_arg, default=None,
+    train.add_argument("--seed", type=seed_arg, default=None,
                        help="seed of the weights, the noise and the data order (default: 0)")
     train.add_argument("--resume", action="store_true", help="continue the run in --outdir from its last checkpoint")
     train.add_argument(
@@ -90,6 +90,7 @@ def _add_train(commands):
         help=f"steps between checkpoints (default: {DEFAULT_CHECKPOINT_EVERY}; with --resume, the run's)",
     )
     _add_options(train, "train")
+    return train
 
 
 def _add_sample(commands):
@@ -103,8 +104,9 @@ def _add_sample(commands):
     _add_model_and_outdir(sample)
     counts = ", ".join(f"{r.name} {r.sample_count}" for r in recipes.recipes(offered=True))
     sample.add_argument("--num-samples", type=positive_int_arg, default=None, help=f"samples to draw ({counts})")
-    sample.add_argument("--seed", type=non_negative_int_arg, default=0, help="seed of the noise (default: 0)")
+    sample.add_argument("--seed", type=seed_arg, default=0, help="seed of the noise (default: 0)")
     _add_options(sample, "sample")
+    return sample
 
 
 def _add_evaluate(commands):
@@ -120,12 +122,13 @@ def _add_evaluate(commands):
     _add_model_and_outdir(evaluate)
     evaluate.add_argument("--num-samples", type=positive_int_arg, default=None,
                           help="generated samples to score (default: the recipe's; text models draw none)")
-    evaluate.add_argument("--seed", type=non_negative_int_arg, default=0, help="seed of the samples (default: 0)")
+    evaluate.add_argument("--seed", type=seed_arg, default=0, help="seed of the samples (default: 0)")
     evaluate.add_argument(
         "--dataset", choices=recipes.datasets(offered=True), default=None,
         help="whose held-out split to compare with (default: the run's training dataset)",
     )
     _add_options(evaluate, "evaluate")
+    return evaluate
 
 
 def build_parser():
@@ -147,9 +150,9 @@ def build_parser():
         epilog=f"Example: {PROG} train mlp_gan --steps 2000 && {PROG} evaluate mlp_gan",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(COMMANDS) + "}")
-    _add_train(commands)
-    _add_sample(commands)
-    _add_evaluate(commands)
+    # Each sub-command's parser, so that a model-dependent error prints that sub-command's usage.
+    parser.command_parsers = {"train": _add_train(commands), "sample": _add_sample(commands),
+                              "evaluate": _add_evaluate(commands)}
     return parser
 
 
@@ -188,9 +191,9 @@ def check_options(model, command, **options):
 
 
 def check_arguments(parser, args):
-    """:func:`argument_problem` on parsed arguments; a problem exits through ``parser.error`` (status 2)."""
+    """:func:`argument_problem` on parsed arguments; a problem exits with the sub-command's usage (status 2)."""
     options = {name: value for name, value in vars(args).items() if name not in ("command", "model")}
     problem = argument_problem(args.model, args.command, **options)
     if problem is not None:
         flag, message = problem
-        parser.error(f"argument {flag}: {message}")
+        getattr(parser, "command_parsers", {}).get(args.command, parser).error(f"argument {flag}: {message}")

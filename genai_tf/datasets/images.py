@@ -32,17 +32,28 @@ class DatasetNotFoundError(FileNotFoundError):
 
 
 def _pixel_range(pixel_range):
-    """(low, high) as floats with low < high; else ValueError naming pixel_range."""
+    """(low, high) as floats: two finite numbers (float32-representable) with low < high; else ValueError."""
+    message = (
+        "pixel_range must be a pair of finite numbers (low, high) with low < high, e.g. (-1, 1) for a tanh "
+        f"generator or (0, 1) for a Bernoulli decoder. Received: pixel_range={pixel_range!r}"
+    )
     try:
-        low, high = (float(v) for v in pixel_range)
+        low, high = pixel_range
     except (TypeError, ValueError):
-        raise ValueError(
-            "pixel_range must be a pair (low, high), e.g. (-1, 1) for a tanh generator or "
-            f"(0, 1) for a Bernoulli decoder. Received: pixel_range={pixel_range!r}"
-        ) from None
-    if not low < high:
-        raise ValueError(f"pixel_range must have low < high. Received: pixel_range={pixel_range!r}")
-    return low, high
+        raise ValueError(message) from None
+    for end in (low, high):
+        if isinstance(end, bool) or not isinstance(end, (int, float, np.integer, np.floating)):
+            raise ValueError(message)
+    # The images are float32: each end, and the width high - low, must be finite there.
+    try:
+        with np.errstate(over="ignore"):
+            low32, high32 = np.float32(low), np.float32(high)
+            width = high32 - low32
+    except OverflowError:  # an int too large for a float
+        raise ValueError(message) from None
+    if not (np.isfinite(low32) and np.isfinite(high32) and np.isfinite(width) and low32 < high32):
+        raise ValueError(message)
+    return float(low), float(high)
 
 
 @functools.lru_cache(maxsize=1)

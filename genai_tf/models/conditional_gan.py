@@ -1,10 +1,12 @@
 """Conditional GAN: the label reaches both the generator and the discriminator."""
 
 import keras
+import tensorflow as tf
 
 from genai_tf.models.base import AdversarialModel
 from genai_tf.models.dcgan import build_dcgan_discriminator, build_dcgan_generator
 from genai_tf.models.updates import gan_update
+from genai_tf.validation import graph_checked, value_errors_from_graph_checks
 
 
 def build_conditional_generator(latent_dim, num_classes, image_shape=(28, 28, 1), width=64):
@@ -60,10 +62,37 @@ class ConditionalGAN(AdversarialModel):
     def get_config(self):
         return {**super().get_config(), "width": self.width, "dropout": self.dropout}
 
+    def checked_batch(self, data):
+        """``data`` with its labels checked in the graph: integers in [0, num_classes), else the step fails.
+
+        The check runs before anything that uses the labels; :meth:`fit`
+        reports a failure as a ValueError that names the labels' range.
+        """
+        if not isinstance(data, (tuple, list)) or len(data) < 2:
+            return data  # unpack() says the labels are missing
+        labels = tf.reshape(data[1], [-1])
+        valid = tf.logical_and(labels >= 0, labels < self.num_classes)
+        if labels.dtype.is_floating:
+            valid = tf.logical_and(valid, tf.equal(labels, tf.round(labels)))
+        message = f"labels must be integers in [0, {self.num_classes}). Received: a batch with labels in [{{}}, {{}}]"
+        labels = graph_checked(labels, tf.reduce_all(valid), message, tf.reduce_min(labels), tf.reduce_max(labels))
+        return (data[0], labels, *data[2:])
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit``: array labels checked up front, the labels of a ``tf.data`` dataset in each step.
+
+        Both give ``ValueError: labels must be integers in [0, num_classes)``
+        (the in-step check is skipped under XLA, ``jit_compile=True``).
+        """
+        with value_errors_from_graph_checks():
+            return super().fit(x, y, *args, **kwargs)
+
     def train_step(self, data):
-        images, labels = self.unpack(data)
-        logs = gan_update(
-            self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
-            images, self.latent_dim, self.seed_generator, labels=labels,
-        )
-        return self.record(logs)
+        images, labels = self.unpack(self.checked_batch(data))
+        # After the label check: a batch that fails it changes nothing (weights, step counters, noise).
+        with tf.control_dependencies([labels]):
+            logs = gan_update(
+                self.generator, self.discriminator, self.g_optimizer, self.d_optimizer,
+                images, self.latent_dim, self.seed_generator, labels=labels,
+            )
+            return self.record(logs)

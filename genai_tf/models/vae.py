@@ -16,7 +16,14 @@ import tensorflow as tf
 from genai_tf import losses
 from genai_tf.distribute import GlobalBatch
 from genai_tf.models.base import ImageGenerativeModel, OptimizerStateMixin
-from genai_tf.validation import float_in, image_shape_28x28, one_of, positive_int
+from genai_tf.validation import (
+    float_in,
+    graph_checked,
+    image_shape_28x28,
+    one_of,
+    positive_int,
+    value_errors_from_graph_checks,
+)
 
 ARCHITECTURES = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -248,11 +255,18 @@ class VAE(OptimizerStateMixin, ImageGenerativeModel):
 
     # -- input checks ------------------------------------------------------------------------
 
+    PIXEL_RANGE_ERROR = (
+        "A Bernoulli decoder needs pixels in [0, 1]: load the data with "
+        "genai_tf.datasets.load(..., pixel_range=(0, 1)) (not (-1, 1), which suits a tanh generator). "
+        "Received: {}"
+    )
+
     def check_images(self, images, check_range=True):
         """Raise ValueError unless ``images`` is (batch, *image_shape), in [0, 1] for a Bernoulli decoder.
 
         The range is checked for NumPy arrays and eager tensors (inside a
-        traced step only the shape is checked).
+        traced step only the shape is checked; ``train_step`` adds an
+        in-graph range check).
         """
         super().check_images(images)
         eager = not isinstance(images, tf.Tensor) or tf.executing_eagerly()
@@ -260,21 +274,60 @@ class VAE(OptimizerStateMixin, ImageGenerativeModel):
             values = np.asarray(images)
             if values.size and (not np.all(np.isfinite(values)) or values.min() < 0.0 or values.max() > 1.0):
                 raise ValueError(
-                    "A Bernoulli decoder needs pixels in [0, 1]: load the data with "
-                    "genai_tf.datasets.load(..., pixel_range=(0, 1)) (not (-1, 1), which suits a tanh generator). "
-                    f"Received: pixels in [{values.min():.3g}, {values.max():.3g}]"
+                    self.PIXEL_RANGE_ERROR.format(f"pixels in [{values.min():.3g}, {values.max():.3g}]")
                 )
 
     def _images(self, data):
+        """The images of a fit()/evaluate() batch, cast, with their range checked in the graph (Bernoulli).
+
+        The check costs two reductions over the batch per step; a failure
+        stops the step before any update, and :meth:`fit` and
+        :meth:`evaluate` report it as a ValueError.
+        """
         images = data[0] if isinstance(data, (tuple, list)) else data
         self.check_images(images, check_range=False)
-        return tf.cast(images, self.compute_dtype)
+        images = tf.cast(images, self.compute_dtype)
+        if self.likelihood != "bernoulli":
+            return images
+        in_range = tf.reduce_all(tf.logical_and(images >= 0.0, images <= 1.0))  # False for NaN too
+        message = self.PIXEL_RANGE_ERROR.format("a batch with pixels in [{}, {}]")
+        return graph_checked(images, in_range, message, tf.reduce_min(images), tf.reduce_max(images))
+
+    def _checked_input(self, x):
+        """``x`` as an array when it is a list; arrays and eager tensors checked up front (shape, range)."""
+        if isinstance(x, list):
+            try:
+                x = np.asarray(x, "float32")
+            except (TypeError, ValueError):
+                raise ValueError(
+                    "VAE.fit(x) takes images as a NumPy array, a tensor, a tf.data.Dataset or a list of "
+                    "equally shaped images. Received: a list that is not an array of numbers"
+                ) from None
+        if isinstance(x, (np.ndarray, tf.Tensor)):
+            self.check_images(x)
+        return x
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        """``keras.Model.fit`` with array input checked first (shape, and range for Bernoulli)."""
-        if isinstance(x, np.ndarray):
-            self.check_images(x)
-        return super().fit(x, y, *args, **kwargs)
+        """``keras.Model.fit``, with the images checked: up front for arrays, in each step otherwise.
+
+        A list of images is converted with ``np.asarray``. A NumPy array or
+        an eager tensor is checked before training (shape, and range for a
+        Bernoulli decoder); any other input (a ``tf.data.Dataset``, a
+        generator) is checked batch by batch inside ``train_step``, and a
+        batch outside [0, 1] stops training with the same ``ValueError``
+        (the dataset is not read ahead: peeking at a shuffled dataset would
+        change its order). Under XLA (``jit_compile=True``) the in-step check
+        is skipped.
+        """
+        x = self._checked_input(x)
+        with value_errors_from_graph_checks():
+            return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.evaluate``, with the images checked as in :meth:`fit`."""
+        x = self._checked_input(x)
+        with value_errors_from_graph_checks():
+            return super().evaluate(x, y, *args, **kwargs)
 
     # -- the model ---------------------------------------------------------------------------
 
@@ -324,15 +377,17 @@ class VAE(OptimizerStateMixin, ImageGenerativeModel):
 
     def train_step(self, data):
         images = self._images(data)
-        batch = GlobalBatch(images)
-        weight = losses.kl_annealing_weight(self.optimizer.iterations, self.beta, self.kl_warmup_steps)
-        with tf.GradientTape() as tape:
-            log_likelihood, kl = self._terms(images, batch, training=True)
-            loss = -tf.reduce_mean(losses.elbo(log_likelihood, kl, beta=weight))
-            scaled_loss = batch.scale(loss)
-        gradients = tape.gradient(scaled_loss, self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
-        return self._record(log_likelihood, kl, weight, loss, batch)
+        # After the range check of _images: a batch that fails it changes nothing (weights, step counter, noise).
+        with tf.control_dependencies([images]):
+            batch = GlobalBatch(images)
+            weight = losses.kl_annealing_weight(self.optimizer.iterations, self.beta, self.kl_warmup_steps)
+            with tf.GradientTape() as tape:
+                log_likelihood, kl = self._terms(images, batch, training=True)
+                loss = -tf.reduce_mean(losses.elbo(log_likelihood, kl, beta=weight))
+                scaled_loss = batch.scale(loss)
+            gradients = tape.gradient(scaled_loss, self.trainable_variables)
+            self.optimizer.apply(gradients, self.trainable_variables)
+            return self._record(log_likelihood, kl, weight, loss, batch)
 
     def test_step(self, data):
         images = self._images(data)

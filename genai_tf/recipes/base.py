@@ -156,8 +156,13 @@ class Recipe(abc.ABC):
         """Load a model saved by :meth:`save`: (model, record), or (None, reason) when there is none to use.
 
         A file without its JSON record, or one trained on another dataset, is
-        not used (the reason says which).
+        not used (the reason says which). Nor is a damaged file or record (a
+        truncated or overwritten ``.keras`` file, a zip without its weights):
+        the reason is "<file> cannot be loaded (<the error>)", and
+        :meth:`load_or_train` retrains over it with a warning.
         """
+        import zipfile
+
         import keras
 
         import genai_tf.models  # noqa: F401 -- registers the model classes with Keras, which needs them to load
@@ -170,10 +175,19 @@ class Recipe(abc.ABC):
             return None, f"no saved model at {shown}"
         if not path.with_suffix(".json").exists():
             return None, f"{shown} has no training record"
-        record = records.read_json(path.with_suffix(".json"), what="training record")
+        try:
+            record = records.read_json(path.with_suffix(".json"), what="training record")
+        except records.RecordError as err:
+            return None, f"{shown} cannot be loaded ({err})"
         if record.get("dataset") != dataset:
             return None, f"the saved {self.name} was trained on {record.get('dataset')!r}, not {dataset!r}"
-        return keras.models.load_model(path), record
+        try:
+            return keras.models.load_model(path), record
+        except Exception as err:  # Keras raises many types on a damaged file; all mean "retrain".
+            if not zipfile.is_zipfile(path):   # Keras would say "File not found" of a file that exists
+                return None, f"{shown} cannot be loaded (not a zip archive, as a .keras file is: truncated or damaged)"
+            first_line = (str(err).strip().splitlines() or [""])[0]
+            return None, f"{shown} cannot be loaded ({type(err).__name__}: {first_line})"
 
     def load_or_train(self, amount, mode, dataset=None, cache_notebook=None, verbose=True):
         """The model its notebook saved in ``mode`` if there is one; else one trained here for ``amount``.
@@ -181,24 +195,38 @@ class Recipe(abc.ABC):
         Looks for the notebook's own save first, then for a save by
         ``cache_notebook`` (the asking notebook, e.g. "11_evaluating_generative_models"),
         where a model trained here is saved so a re-run does not train it again.
+        A damaged save (see :meth:`load`) is never a crash: a ``UserWarning``
+        names the file and says what was used instead, the other save or a
+        model trained here (saved as the cache, or over the damaged file when
+        there is no ``cache_notebook``).
 
         Returns:
             (model, record): the record as written by :meth:`save`, plus
             "source": "loaded" or "trained".
         """
+        import warnings
+
         dataset = dataset or self.datasets[0]
-        model, record = self.load(mode, dataset)
-        reasons = [] if model is not None else [record]
-        if model is None and cache_notebook:
-            model, record = self.load(mode, dataset, notebook=cache_notebook)
-            reasons += [] if model is not None else [record]
+        reasons = []
+        for notebook in (None, cache_notebook) if cache_notebook else (None,):
+            model, record = self.load(mode, dataset, notebook=notebook)
+            if model is not None:
+                break
+            reasons.append(record)
+        damaged = "; ".join(reason for reason in reasons if " cannot be loaded (" in reason)
         if model is not None:
+            if damaged:
+                warnings.warn(f"{damaged}. Loaded the {self.name} saved by {record['notebook']} instead.", UserWarning,
+                              stacklevel=2)
             if verbose:
                 print(f"{self.title}: loaded (saved by {record['notebook']}, {record['amount']} {record['unit']})")
             return model, {**record, "source": "loaded"}
         model, seconds = self.train(amount, dataset)
         notebook = cache_notebook or self.notebook
-        self.save(model, mode, amount, seconds, dataset, notebook=notebook)
+        path = self.save(model, mode, amount, seconds, dataset, notebook=notebook)
+        if damaged:
+            warnings.warn(f"{damaged}. Retrained {self.name} here for {amount} {self.unit} and saved it to "
+                          f"outputs/{notebook}/{mode}/{path.name}.", UserWarning, stacklevel=2)
         if verbose:
             print(f"{self.title}: trained here for {amount} {self.unit} in {seconds:.0f} s ({reasons[0]})")
         record = dict(key=self.name, notebook=notebook, mode=mode, dataset=dataset, amount=int(amount), unit=self.unit)

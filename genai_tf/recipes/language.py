@@ -246,12 +246,18 @@ class LanguageRecipe(Recipe):
     # --- the command line's run --------------------------------------------------------------
 
     def run_data(self, settings):
-        corpus = self.load_corpus(settings.get("chorales"))
-        try:
-            batches, steps_per_epoch = self.training_batches(corpus, settings["batch_size"], seed=settings["seed"])
-        except ValueError as err:
-            raise RunError(f"--batch-size {settings['batch_size']}: {err}") from None
+        corpus = self.run_corpus(settings)
+        batches, steps_per_epoch = self.training_batches(corpus, settings["batch_size"], seed=settings["seed"])
         return RunData(batches, steps_per_epoch, {"vocabulary": corpus.vocabulary.to_json()})
+
+    def run_corpus(self, settings):
+        """The corpus of a run with these settings (see :meth:`load_corpus`).
+
+        Raises:
+            RunError: the data give too few windows for one batch of the
+                run's batch size, saying how many they give and what to pass.
+        """
+        raise NotImplementedError
 
     def finish_settings(self, settings, target_steps):
         # The schedule spans the first target; an extended run continues at its final rate.
@@ -270,8 +276,11 @@ class LanguageRecipe(Recipe):
         from genai_tf.tokens import vocabulary_from_json
 
         vocabulary = vocabulary_from_json(state["vocabulary"])
-        options = {"temperature": options.get("temperature") or 1.0, "top_k": options.get("top_k"),
-                   "top_p": options.get("top_p")}
+        top_k = options.get("top_k")
+        if top_k is not None and top_k > vocabulary.size:
+            raise RunError(f"--top-k {top_k} is larger than the run's vocabulary ({vocabulary.size} tokens); "
+                           f"pass at most {vocabulary.size}.")
+        options = {"temperature": options.get("temperature") or 1.0, "top_k": top_k, "top_p": options.get("top_p")}
         try:
             samples = self.generate(model, vocabulary, num_samples, length or self.sample_length, seed=seed,
                                     prompt=prompt or "", **options)
@@ -334,6 +343,18 @@ class TextRecipe(LanguageRecipe):
         return Corpus(self.corpus, vocabulary, [vocabulary.encode(train_text)], test_inputs, test_targets,
                       train_text, test_text, 0)
 
+    def run_corpus(self, settings):
+        corpus = self.load_corpus(settings.get("chorales"))
+        batch_size, characters = settings["batch_size"], len(corpus.train_tokens[0])
+        windows = (characters - 1) // self.context_length   # as training_batches counts them
+        if batch_size > windows:
+            raise RunError(
+                f"The training text gives {windows:,} windows of {self.context_length} characters "
+                f"({characters:,} characters); one batch of --batch-size {batch_size} needs {batch_size:,} windows. "
+                f"Pass --batch-size {windows} or less."
+            )
+        return corpus
+
     def training_batches(self, corpus, batch_size, seed=0):
         """Random windows, a stateless permutation per epoch, one pass over the characters per epoch.
 
@@ -382,15 +403,93 @@ class MelodyRecipe(LanguageRecipe):
         out (counted in ``held_out_dropped``); held-out windows are cut every T tokens.
         """
         from genai_tf.datasets.chorales import load_chorales
-        from genai_tf.tokens import MelodyVocabulary, make_windows
 
         train_melodies = [chorale.melody for chorale in load_chorales("train", limit=chorales)]
+        return self.corpus_of(train_melodies, [chorale.melody for chorale in load_chorales("test")])
+
+    def corpus_of(self, train_melodies, held_out):
+        """The :class:`Corpus` of these training and held-out melodies (see :meth:`load_corpus`)."""
+        from genai_tf.tokens import MelodyVocabulary, make_windows
+
         vocabulary = MelodyVocabulary(train_melodies)
-        held_out = [chorale.melody for chorale in load_chorales("test")]
         test_melodies = [melody for melody in held_out if vocabulary.contains(melody)]
         test_inputs, test_targets = make_windows([vocabulary.encode(m) for m in test_melodies], self.context_length)
         return Corpus(self.corpus, vocabulary, [vocabulary.encode(m) for m in train_melodies], test_inputs,
                       test_targets, train_melodies, test_melodies, len(held_out) - len(test_melodies))
+
+    def run_corpus(self, settings):
+        from genai_tf.datasets.chorales import load_chorales
+
+        chorales, batch_size = settings.get("chorales"), settings["batch_size"]
+        train_melodies = [chorale.melody for chorale in load_chorales("train", limit=chorales)]
+        held_out = [chorale.melody for chorale in load_chorales("test")]
+        if not self.fills_a_batch(train_melodies, held_out, batch_size):
+            raise RunError(self.too_few_windows(chorales, train_melodies, held_out, batch_size))
+        return self.corpus_of(train_melodies, held_out)
+
+    def window_counts(self, train_melodies, held_out):
+        """(training tokens, training windows, held-out tokens) of these melodies.
+
+        The windows are :meth:`training_batches`' (T tokens, one every 8); the
+        held-out tokens are those of the held-out melodies whose notes all have
+        tokens in the training melodies' vocabulary.
+        """
+        from genai_tf.tokens import MelodyVocabulary, count_windows
+
+        vocabulary = MelodyVocabulary(train_melodies)
+        tokens = sum(len(vocabulary.encode(melody)) for melody in train_melodies)
+        held_out_tokens = sum(len(vocabulary.encode(melody)) for melody in held_out if vocabulary.contains(melody))
+        return tokens, count_windows(tokens, self.context_length, MELODY_STRIDE), held_out_tokens
+
+    def fills_a_batch(self, train_melodies, held_out, batch_size):
+        """Whether the melodies give one batch of ``batch_size`` windows and one held-out window."""
+        _, windows, held_out_tokens = self.window_counts(train_melodies, held_out)
+        return windows >= batch_size and held_out_tokens > self.context_length
+
+    def fewest_chorales(self, start, held_out, batch_size):
+        """The fewest training chorales, more than ``start``, that fill one batch and one held-out window.
+
+        Loads doubling prefixes of the training split (so few chorales are
+        parsed), then bisects: windows and held-out tokens only grow with the chorales.
+
+        Returns:
+            (fewest, None), or (None, the windows of all the training chorales) when none fill a batch.
+        """
+        from genai_tf.datasets.chorales import load_chorales
+
+        low = size = start
+        while True:
+            melodies = [chorale.melody for chorale in load_chorales("train", limit=2 * size)]
+            if len(melodies) == size:   # the split has no more chorales
+                return None, self.window_counts(melodies, held_out)[1]
+            low, size = size, len(melodies)
+            if self.fills_a_batch(melodies, held_out, batch_size):
+                break
+        while size - low > 1:
+            middle = (low + size) // 2
+            low, size = (low, middle) if self.fills_a_batch(melodies[:middle], held_out, batch_size) else (middle, size)
+        return size, None
+
+    def too_few_windows(self, chorales, train_melodies, held_out, batch_size):
+        """The message of a run whose chorales give too few windows: what they give, what it needs, what to pass."""
+        context = self.context_length
+        tokens, windows, held_out_tokens = self.window_counts(train_melodies, held_out)
+        given = f"--chorales {chorales} gives" if chorales else f"The {len(train_melodies)} training chorales give"
+        facts = f"{given} {tokens:,} training tokens: {windows:,} windows of {context} tokens, one every "
+        facts += str(MELODY_STRIDE)
+        needs = [f"one batch of --batch-size {batch_size} needs {batch_size:,} windows"] if windows < batch_size else []
+        if held_out_tokens <= context:
+            facts += (f", and {held_out_tokens:,} held-out tokens (held-out melodies with a note outside its "
+                      "vocabulary are left out)")
+            needs.append(f"one held-out window needs {context + 1}")
+        fewest, all_windows = self.fewest_chorales(len(train_melodies), held_out, batch_size) if chorales else (
+            None, windows)
+        fixes = [f"--chorales {fewest} or more"] if fewest else []
+        if held_out_tokens > context and windows > 0:
+            fixes.append(f"--batch-size {windows} or less")
+        if not fixes:
+            fixes.append(f"--batch-size {all_windows} or less without --chorales")
+        return f"{facts}; {' and '.join(needs)}. Pass {', or '.join(fixes)}."
 
     def training_batches(self, corpus, batch_size, seed=0):
         """Notebook 10's windows (64 tokens every 8), shuffled by ``make_dataset(..., repeat=True)``."""

@@ -21,6 +21,7 @@ import pytest
 import tensorflow as tf
 
 from genai_tf import classifier, cli, config, datasets, music, recipes, tokens, training
+from genai_tf.cli import run_folder
 from genai_tf.models import DCGAN, VAE, WGANGP, ConditionalGAN
 
 TINY = ["--steps", "20", "--batch-size", "16", "--checkpoint-every", "10"]
@@ -64,13 +65,13 @@ def _train_with_ctrl_c_at(step, argv, monkeypatch):
     """Run ``cli.main(argv)`` with Ctrl-C pressed after the logging step ``step``; returns the exit status."""
     fit = training.Trainer.fit
 
-    def fit_with_ctrl_c(self, dataset, steps, callback=None):
+    def fit_with_ctrl_c(self, dataset, steps, callback=None, before_save=None):
         def press_ctrl_c(logged_step, logs):
             callback(logged_step, logs)
             if logged_step == step:
                 signal.raise_signal(signal.SIGINT)
 
-        return fit(self, dataset, steps, press_ctrl_c)
+        return fit(self, dataset, steps, press_ctrl_c, before_save)
 
     monkeypatch.setattr(training.Trainer, "fit", fit_with_ctrl_c)
     # Python's own Ctrl-C handler, also where the test runner was started with SIGINT ignored.
@@ -132,6 +133,7 @@ def test_train_sample_evaluate(tmp_path, capsys, evaluation_classifier):
     assert record["settings"] == {
         "model": "mlp_vae", "dataset": "mnist_sample", "batch_size": 16, "latent_dim": 16, "seed": 0,
         "chorales": None, "steps_per_epoch": 4500 // 16, "schedule_steps": None, "checkpoint_every": 10,
+        "state_checksums": {},
     }
     for key in ("loss", "reconstruction_loss", "kl_loss", "elbo"):
         assert len(record["history"][key]) == 2 and _all_finite(record["history"][key]), key
@@ -212,7 +214,7 @@ def test_small_image_run_records_its_settings_and_losses(model, small_run):
     assert record["settings"] == {
         "model": model, "dataset": "mnist_sample", "batch_size": batch_size, "latent_dim": _flag(argv, "--latent-dim"),
         "seed": 0, "chorales": None, "steps_per_epoch": 4500 // batch_size, "schedule_steps": None,
-        "checkpoint_every": every,
+        "checkpoint_every": every, "state_checksums": {},
     }
     history = record["history"]
     assert history["step"] == [every, 2 * every] and set(history) == {"step"} | LOSS_KEYS[model]
@@ -369,6 +371,7 @@ def test_text_model_train_sample_evaluate(tmp_path, capsys):
         "model": "char_gru", "dataset": "pydoc_topics", "batch_size": 16, "latent_dim": None, "seed": 0,
         "chorales": None, "steps_per_epoch": (len(corpus.train_tokens[0]) - 1) // 64 // 16,
         "schedule_steps": 20, "checkpoint_every": 10,
+        "state_checksums": {"vocabulary": run_folder.checksum(_json(outdir / "vocabulary.json"))},
     }
     loss = record["history"]["loss"]
     assert len(loss) == 2 and loss[1] < loss[0] < math.log(corpus.vocabulary.size) + 0.1   # it learns
@@ -463,11 +466,12 @@ def test_melody_model_train_sample_evaluate(tmp_path, capsys, monkeypatch):
     assert "No generated melody has 2 notes" in capsys.readouterr().out
     assert _json(outdir / "eval_metrics.json")["melodies"]["melodies_scored"] == 0
 
-    # The run's tokens are fixed: a corpus that gives another vocabulary is refused.
+    # The run's tokens are fixed: an edited vocabulary.json (a token dropped) is refused by its checksum.
     saved = _json(outdir / "vocabulary.json")
     (outdir / "vocabulary.json").write_text(json.dumps({**saved, "tokens": saved["tokens"][1:]}))
     assert cli.main(["train", "melody_gru", "--resume", "--steps", "8", "--outdir", str(outdir)]) == 1
-    assert "differs from the run's vocabulary.json" in capsys.readouterr().err
+    assert "vocabulary.json is not the vocabulary the run was trained with (its checksum differs" in \
+        capsys.readouterr().err
 
 
 

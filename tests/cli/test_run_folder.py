@@ -37,7 +37,8 @@ def test_a_new_run_takes_the_flags_over_the_recipes_defaults(tmp_path):
 def test_a_folder_holding_a_run_is_never_reused_without_resume(tmp_path):
     recipe = recipes.get("mlp_gan")
     (tmp_path / "train_metrics.json").write_text("{}")
-    with pytest.raises(RunFolderError, match="already holds a run. Pass --resume .* nothing was overwritten"):
+    with pytest.raises(RunFolderError, match=r"already holds a run \(no checkpoint yet\). Pass --resume to continue "
+                                             "it from step 0 with its settings, .* nothing was overwritten"):
         run_folder.resolve_settings(recipe, tmp_path, False, {})
     _checkpoint_at(tmp_path, 20)
     with pytest.raises(RunFolderError, match=r"already holds a run \(last checkpoint: step 20\)"):
@@ -49,10 +50,13 @@ def test_resume_needs_the_same_model_and_settings(tmp_path):
     recipe = recipes.get("mlp_gan")
     with pytest.raises(RunFolderError, match="holds no run to resume"):
         run_folder.resolve_settings(recipe, tmp_path, True, {})
-    stored = {"model": "mlp_gan", "dataset": "mnist_sample", "batch_size": 16, "seed": 0, "latent_dim": 100}
+    stored = {"model": "mlp_gan", "dataset": "mnist_sample", "batch_size": 16, "seed": 0, "latent_dim": 100,
+              "steps_per_epoch": 281, "target_steps": 100, "checkpoint_every": 10}
     run_folder.write(tmp_path / run_folder.SETTINGS_FILE, stored)
-    with pytest.raises(RunFolderError, match="holds no checkpoint to resume"):
-        run_folder.resolve_settings(recipe, tmp_path, True, {})
+    # Settings without a checkpoint (a run killed before its first one) resume from step 0: no dead end.
+    assert run_folder.resolve_settings(recipe, tmp_path, True, {}) == stored
+    with pytest.raises(RunFolderError, match="holds no trained run of mlp_gan"):
+        run_folder.read_trained_settings("mlp_gan", tmp_path)
     _checkpoint_at(tmp_path, 10)
     assert run_folder.resolve_settings(recipe, tmp_path, True, {"batch_size": 16, "seed": None}) == stored
     with pytest.raises(RunFolderError, match="has batch_size=16, seed=0 but the flags say batch_size=32, seed=1"):

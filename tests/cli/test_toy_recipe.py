@@ -105,7 +105,7 @@ def test_a_registered_toy_recipe_trains_samples_and_evaluates_through_the_comman
     outdir = tmp_path / "toy"
     assert cli.main(["train", "toy_gaussian", "--steps", "4", "--checkpoint-every", "2", "--outdir", str(outdir)]) == 0
     assert {p.name for p in outdir.iterdir()} == {
-        "settings.json", "toy.json", "checkpoints", "logs", "train_metrics.json", "samples.npy"
+        ".lock", "settings.json", "toy.json", "checkpoints", "logs", "train_metrics.json", "samples.npy"
     }
     assert _json(outdir / "toy.json") == {"points": 8}
     record = _json(outdir / "train_metrics.json")

@@ -133,10 +133,37 @@ def test_unknown_split():
         data.load("digits", "validation", pixel_range=(0, 1))
 
 
-@pytest.mark.parametrize("pixel_range", [(1, 0), (0, 0), (0.5,), (0, 1, 2), 1.0, None, ("a", "b")])
+@pytest.mark.parametrize(
+    "pixel_range",
+    [
+        (1, 0), (0, 0), (0.5,), (0, 1, 2), 1.0, None, ("a", "b"),
+        # Not finite, or not finite as float32 (the images' type), so every pixel would be NaN or inf.
+        (-math.inf, math.inf), (0, math.inf), (math.nan, 1), (0, math.nan), (-1e308, 1e308), (0, 1e39),
+        (-3e38, 3e38), (0, 10**400),
+        # Equal once rounded to float32.
+        (0, 1e-50),
+        # Text and bools are not numbers, even when float() would take them.
+        ("0", "1"), "01", (False, True),
+    ],
+)
 def test_bad_pixel_range(pixel_range):
-    with pytest.raises(ValueError, match="pixel_range"):
+    expected = (
+        "pixel_range must be a pair of finite numbers (low, high) with low < high, e.g. (-1, 1) for a tanh "
+        f"generator or (0, 1) for a Bernoulli decoder. Received: pixel_range={pixel_range!r}"
+    )
+    with pytest.raises(ValueError) as info:
         data.load("digits", "test", pixel_range=pixel_range)
+    assert str(info.value) == expected
+
+
+def test_pixel_range_takes_numpy_numbers_and_arrays():
+    unit, _ = data.load("digits", "test", pixel_range=(0, 1))
+    for pixel_range in (np.array([-1, 1]), (np.float32(-1), np.int64(1)), [-1.0, 1]):
+        images, _ = data.load("digits", "test", pixel_range=pixel_range)
+        np.testing.assert_array_equal(images, (2 * unit - 1).astype(np.float32))
+    # The widest float32 range still maps 0 and 1 to finite ends.
+    wide, _ = data.load("digits", "test", pixel_range=(-1e38, 1e38))
+    assert float(wide.min()) == np.float32(-1e38) and float(wide.max()) == np.float32(1e38)
 
 
 # --- tensorflow-datasets, offline ------------------------------------------------------------

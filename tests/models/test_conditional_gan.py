@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import genai_tf
 from genai_tf.models import ConditionalGAN
@@ -19,6 +20,32 @@ def test_conditional_labels_out_of_range_are_a_clear_value_error(labels):
         model.fit(IMAGES, labels, batch_size=8, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"labels must be integers in \[0, 10\)"):
         model.generate(8, labels=labels)
+
+
+@pytest.mark.parametrize(
+    ("labels", "received"), [(np.full(8, 10), "[10, 10]"), (np.arange(8) - 1, "[-1, 6]"), (np.arange(8) + 0.5, "[0.5, 7.5]")]
+)
+def test_labels_out_of_range_in_a_dataset_are_a_value_error_before_any_update(labels, received):
+    model = ConditionalGAN(latent_dim=4, width=8)
+    model.compile()
+    before = [np.asarray(v).copy() for v in model.trainable_variables] + [np.asarray(model.seed_generator.state).copy()]
+    dataset = tf.data.Dataset.from_tensor_slices((IMAGES, labels)).batch(8)
+    with pytest.raises(ValueError) as info:
+        model.fit(dataset, epochs=1, verbose=0)
+    assert str(info.value) == f"labels must be integers in [0, 10). Received: a batch with labels in {received}"
+    # The check ran before the update: no weight, step counter or noise state changed.
+    after = [np.asarray(v).copy() for v in model.trainable_variables] + [np.asarray(model.seed_generator.state).copy()]
+    assert all(np.array_equal(b, a) for b, a in zip(before, after, strict=True))
+    assert int(model.d_optimizer.iterations) == 0 and int(model.g_optimizer.iterations) == 0
+
+
+def test_labels_in_range_in_a_dataset_train():
+    model = ConditionalGAN(latent_dim=4, width=8)
+    model.compile()
+    dataset = tf.data.Dataset.from_tensor_slices((IMAGES, np.array([0, 9, 3, 3, 1, 2, 8, 0]))).batch(8)
+    history = model.fit(dataset, epochs=1, verbose=0).history
+    assert sorted(history) == ["d_loss", "g_loss"] and np.isfinite(history["d_loss"][0])
+    assert int(model.d_optimizer.iterations) == 1
 
 
 def test_conditional_model_needs_labels():

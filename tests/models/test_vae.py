@@ -263,6 +263,72 @@ def test_wrong_images_are_rejected_with_the_fix_named(trained_vae):
         trained_vae.sample(0)
 
 
+PIXEL_RANGE_ERROR = (
+    "A Bernoulli decoder needs pixels in [0, 1]: load the data with "
+    "genai_tf.datasets.load(..., pixel_range=(0, 1)) (not (-1, 1), which suits a tanh generator). "
+)
+
+
+@pytest.mark.parametrize("run_eagerly", [False, True])
+def test_a_dataset_of_pixels_outside_0_1_is_a_value_error_before_any_update(run_eagerly):
+    vae = _small_vae()
+    vae.compile(run_eagerly=run_eagerly)
+    signed = np.linspace(-1.0, 1.0, 8 * 784, dtype="float32").reshape(8, 28, 28, 1)
+    for dataset in (tf.data.Dataset.from_tensor_slices(signed).batch(8),
+                    tf.data.Dataset.from_tensor_slices((signed, np.zeros(8))).batch(8)):
+        with pytest.raises(ValueError) as info:
+            vae.fit(dataset, epochs=1, verbose=0)
+        assert str(info.value) == PIXEL_RANGE_ERROR + "Received: a batch with pixels in [-1, 1]"
+    with pytest.raises(ValueError, match=r"a batch with pixels in \[-1, 1\]$"):
+        vae.evaluate(dataset, verbose=0)
+    assert int(vae.optimizer.iterations) == 0
+
+
+def _state(model):
+    return [np.asarray(v).copy() for v in model.trainable_variables] + [np.asarray(model.seed_generator.state).copy()]
+
+
+def test_a_bad_later_batch_stops_training_with_the_value_error_and_changes_nothing():
+    vae = _small_vae()
+    images = BINARY.copy()
+    images[9, 0, 0, 0] = 2.0   # in the second batch of 8
+    states = []
+    record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: states.append(_state(vae)))
+    with pytest.raises(ValueError, match=r"a batch with pixels in \[0, 2\]$"):
+        vae.fit(tf.data.Dataset.from_tensor_slices(images).batch(8), epochs=1, verbose=0, callbacks=[record])
+    # The first batch trained; the failed second step updated no weight, did not count and drew no noise.
+    assert len(states) == 1 and int(vae.optimizer.iterations) == 1
+    assert all(np.array_equal(b, a) for b, a in zip(states[0], _state(vae), strict=True))
+    images[9, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=PIXEL_RANGE_ERROR.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        vae.fit(tf.data.Dataset.from_tensor_slices(images).batch(8), epochs=1, verbose=0)
+
+
+def test_an_eager_tensor_outside_0_1_is_refused_before_training():
+    vae = _small_vae()
+    with pytest.raises(ValueError) as info:
+        vae.fit(tf.constant(2 * BINARY - 1), batch_size=8, epochs=1, verbose=0)
+    assert str(info.value) == PIXEL_RANGE_ERROR + "Received: pixels in [-1, 1]"
+
+
+def test_a_gaussian_decoder_takes_pixels_in_minus_1_1_from_a_dataset():
+    vae = _small_vae(likelihood="gaussian")
+    history = vae.fit(tf.data.Dataset.from_tensor_slices(2 * BINARY - 1).batch(8), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0]) and int(vae.optimizer.iterations) == 2
+
+
+def test_a_list_of_images_trains_as_the_array_does():
+    histories = []
+    for images in (BINARY[:8], list(BINARY[:8])):
+        vae = _small_vae()
+        histories.append(vae.fit(images, batch_size=8, epochs=1, verbose=0).history)
+    assert histories[1] == histories[0]
+    with pytest.raises(ValueError, match=r"^VAE.fit\(x\) takes images as .* Received: a list that is not an array"):
+        _small_vae().fit([BINARY[0], BINARY[0, :5]], batch_size=1, verbose=0)
+    with pytest.raises(ValueError, match=r"pixel_range=\(0, 1\)"):
+        _small_vae().fit(list(2 * BINARY - 1), batch_size=8, verbose=0)
+
+
 def test_sampling_noise_of_the_wrong_size_is_rejected(trained_vae):
     """E-004-4: 100-dimensional noise for a 2-D latent space.
 

@@ -101,8 +101,33 @@ def has_entry(prefix, name):
     return any(key.split("/", 1)[0] == name for key in tf.train.load_checkpoint(str(prefix)).get_variable_to_shape_map())
 
 
+def state_problem(folder):
+    """What is wrong with the ``checkpoint`` file of ``folder`` (unparseable, or naming missing files), or None.
+
+    No file at all is not a problem: the checkpoints are found by their index files.
+    """
+    path = Path(folder) / STATE_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        return f"it cannot be read ({error})"
+    match = re.search(r'^model_checkpoint_path: "([^"]+)"$', text, re.MULTILINE)
+    if match is None:
+        return "it cannot be parsed"
+    named = Path(folder) / Path(match.group(1)).name
+    if not named.with_name(named.name + ".index").exists():
+        return f"it names {named.name} as the latest, whose files are missing"
+    return None
+
+
 def newest_readable(folder, move_damaged=False):
     """The newest whole checkpoint in ``folder`` and the newer damaged ones: (prefix or None, [(prefix, reason)]).
+
+    A ``checkpoint`` file that cannot be parsed, or names a checkpoint whose
+    files are gone, is listed among the damaged as ``(folder/checkpoint, reason)``
+    (with ``move_damaged`` it is rewritten, not moved).
 
     Args:
         folder: the checkpoint folder.
@@ -118,11 +143,14 @@ def newest_readable(folder, move_damaged=False):
             chosen = prefix
             break
         damaged.append((prefix, reason))
+    listing = state_problem(folder)
+    if listing is not None:
+        damaged.append((Path(folder) / STATE_FILE, listing))
     if move_damaged and damaged:
         target = Path(folder) / DAMAGED_FOLDER
         target.mkdir(exist_ok=True)
         for prefix, _ in damaged:
-            for path in prefix.parent.glob(prefix.name + ".*"):
+            for path in prefix.parent.glob(prefix.name + ".*") if prefix.name != STATE_FILE else ():
                 path.replace(target / path.name)
         write_state(folder)
     return chosen, damaged

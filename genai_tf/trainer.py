@@ -241,11 +241,15 @@ class Trainer:
         """
         self._first_bad_step.assign(-1)
         path, damaged = checkpoints.newest_readable(self.checkpoint_dir, move_damaged=self.repair)
+        fallback = f"using {path.name}" if path else "no older checkpoint is whole, so training starts at step 0"
         for prefix, reason in damaged:
-            moved = f"moved to {checkpoints.DAMAGED_FOLDER}/, " if self.repair else ""
-            fallback = f"using {path.name}" if path else "no older checkpoint is whole, so training starts at step 0"
-            warnings.warn(f"Checkpoint {prefix} cannot be restored ({reason}); {moved}{fallback}.",
-                          checkpoints.CheckpointWarning, stacklevel=2)
+            if prefix.name == checkpoints.STATE_FILE:
+                fixed = "rewritten from the checkpoints on disk, " if self.repair else ""
+                message = f"The checkpoint list {prefix} is wrong ({reason}); {fixed}{fallback}."
+            else:
+                moved = f"moved to {checkpoints.DAMAGED_FOLDER}/, " if self.repair else ""
+                message = f"Checkpoint {prefix} cannot be restored ({reason}); {moved}{fallback}."
+            warnings.warn(message, checkpoints.CheckpointWarning, stacklevel=2)
         if damaged and self.repair:  # the checkpoint file was rewritten: read it again
             self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.checkpoint_dir), self.max_to_keep)
         self.restored_path = path

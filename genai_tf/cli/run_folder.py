@@ -87,8 +87,9 @@ def writer_lock(outdir, command):
     """
     import fcntl
 
-    with writing(outdir, "create the run folder"):
+    with writing(outdir.parent, f"create the run folder {outdir.name}"):
         outdir.mkdir(parents=True, exist_ok=True)
+    with writing(outdir, f"open the lock file {LOCK_FILE}"):
         handle = os.open(outdir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         try:

@@ -151,7 +151,8 @@ def _checkpoint_files(outdir, step):
     return sorted((outdir / "checkpoints").glob(f"ckpt-{step}.*"))
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbled", "deleted", "state file garbled", "state file deleted"])
+@pytest.mark.parametrize("damage", ["truncated", "garbled", "data file deleted", "deleted", "state file garbled",
+                                    "state file deleted"])
 def test_a_damaged_latest_checkpoint_falls_back_to_the_newest_whole_one(toy_recipe, tmp_path, capsys, damage):
     outdir = tmp_path / "run"
     assert _train(outdir, "--steps", "6", "--checkpoint-every", "2") == 0  # keeps ckpt-4 and ckpt-6
@@ -163,8 +164,11 @@ def test_a_damaged_latest_checkpoint_falls_back_to_the_newest_whole_one(toy_reci
         raw = bytearray(data.read_bytes())
         raw[len(raw) // 2] ^= 0xFF
         data.write_bytes(bytes(raw))
-    elif damage == "deleted":
+    elif damage == "data file deleted":
         data.unlink()
+    elif damage == "deleted":
+        for path in _checkpoint_files(outdir, 6):
+            path.unlink()
     elif damage == "state file garbled":
         (outdir / "checkpoints" / "checkpoint").write_text("garbage {{{")
     else:
@@ -173,10 +177,16 @@ def test_a_damaged_latest_checkpoint_falls_back_to_the_newest_whole_one(toy_reci
     out, err = capsys.readouterr()
     whole = damage.startswith("state file")
     assert f"(step {6 if whole else 4}, seed 0)" in out and "Traceback" not in err
-    if not whole:
+    if damage != "deleted" and not whole:
         assert f"warning: Checkpoint {outdir / 'checkpoints' / 'ckpt-6'} cannot be restored" in err
         assert "moved to damaged/, using ckpt-4" in err
         assert not _checkpoint_files(outdir, 6) and list((outdir / "checkpoints" / "damaged").glob("ckpt-6.*"))
+    if damage in ("deleted", "state file garbled"):  # the list named the lost ckpt-6, or could not be read
+        reason = "it cannot be parsed" if whole else "it names ckpt-6 as the latest, whose files are missing"
+        assert f"warning: The checkpoint list {outdir / 'checkpoints' / 'checkpoint'} is wrong ({reason}); " \
+               f"rewritten from the checkpoints on disk, using ckpt-{6 if whole else 4}." in err
+    if damage == "state file deleted":
+        assert "warning" not in err  # the checkpoints are found by their files; nothing was wrong with them
     # Resume redoes the lost steps and ends as the uninterrupted run did.
     assert _train(outdir, "--resume", "--steps", "8") == 0
     assert _train(tmp_path / "whole", "--steps", "8", "--checkpoint-every", "2") == 0
@@ -368,8 +378,7 @@ def test_a_real_full_disk_and_read_only_disk(toy_recipe, tmp_path, capsys):
         filler.unlink()
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
         assert cli.main(["sample", "toy_gaussian", "--outdir", str(outdir)]) == 1
-        assert f"Cannot create the run folder in {outdir}: Read-only file system" in _error(capsys) or \
-               "Read-only file system" in capsys.readouterr().err
+        assert f"Cannot open the lock file .lock in {outdir}: Read-only file system." in _error(capsys)
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
 

@@ -33,7 +33,9 @@ sys.path.insert(0, {str(TESTS_CLI)!r})
 import test_toy_recipe as toy
 from genai_tf import cli, recipes
 
-class SlowToy(toy.ToyRecipe):
+import test_faults
+
+class SlowToy(test_faults.BallastToy if "--ballast" in sys.argv else toy.ToyRecipe):
     def train_step(self, model):
         step = super().train_step(model)
 
@@ -45,8 +47,17 @@ class SlowToy(toy.ToyRecipe):
         return slow
 
 recipes.register(SlowToy())
-sys.exit(cli.main(sys.argv[2:]))
+sys.exit(cli.main([arg for arg in sys.argv[2:] if arg != "--ballast"]))
 """
+
+
+class BallastToy(ToyRecipe):
+    """The toy with 40 MB of constant weights, so that a checkpoint takes long enough to be killed in the middle."""
+
+    def run_model(self, settings, state):
+        model = super().run_model(settings, state)
+        model.ballast = model.add_weight(shape=(10_000_000,), initializer="ones", trainable=False, name="ballast")
+        return model
 
 
 def _json(path):
@@ -145,6 +156,34 @@ def test_a_second_writer_is_refused_naming_the_holder_and_a_killed_holder_leaves
         child.send_signal(signal.SIGKILL)
         child.wait()
     assert cli.main(["sample", "toy_gaussian", "--outdir", str(outdir)]) == 0
+
+
+def test_kill_9_during_a_checkpoint_write_then_resume_removes_the_partial_save_and_ends_as_uninterrupted(
+        toy_recipe, tmp_path, capsys):
+    recipes.unregister("toy_gaussian")
+    recipes.register(BallastToy())
+    assert _train(tmp_path / "a", "--steps", "24", "--checkpoint-every", "4") == 0
+    killed = tmp_path / "b"
+    child = _child(tmp_path, 0.02, "train", "toy_gaussian", "--steps", "24", "--checkpoint-every", "4",
+                   "--outdir", str(killed), "--ballast")
+    folder = killed / "checkpoints"
+    try:
+        _wait_for(folder / "ckpt-0.index", child)
+        deadline = time.monotonic() + 120
+        while not list(folder.glob("ckpt-*_temp")):  # a periodic save in progress
+            assert child.poll() is None and time.monotonic() < deadline, "no save was caught in progress"
+            time.sleep(0.0005)
+    finally:
+        child.kill()
+        child.wait()
+    partial = sorted(path.name for path in folder.glob("ckpt-*_temp"))
+    capsys.readouterr()
+    assert _train(killed, "--resume") == 0
+    err = capsys.readouterr().err
+    assert not partial or f"Removed what a killed run left in {killed}: {partial[0]}" in err
+    assert not list(folder.glob("*_temp*")) and "Traceback" not in err
+    np.testing.assert_array_equal(_mu(killed), _mu(tmp_path / "a"))
+    assert _json(killed / "train_metrics.json")["history"] == _json(tmp_path / "a" / "train_metrics.json")["history"]
 
 
 def _checkpoint_files(outdir, step):
@@ -406,4 +445,4 @@ def test_arguments_that_passed_argparse_and_crashed(toy_recipe, tmp_path, capsys
         assert exit_info.value.code == 2
         err = capsys.readouterr().err
         assert err.startswith(f"usage: python -m genai_tf {command} ") and "argument --seed: must be an integer " \
-            f"in [0, 4294967295]" in err
+            "in [0, 4294967295]" in err

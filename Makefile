@@ -5,14 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-random lab venv benchmark bench assignments autograde notebook-sources sync-notebooks \
-	mutation clean
+.PHONY: run test test-random lab venv readme-tables benchmark bench claims assignments autograde notebook-sources \
+	sync-notebooks mutation clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
-	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 > /dev/null
+	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 --env TF_CPP_MIN_LOG_LEVEL 2 > /dev/null
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -35,6 +35,11 @@ test-random: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
 
+# The README's measured-results and budget tables, rewritten from the stored notebooks
+# (tests/test_readme_tables.py fails when they differ).
+readme-tables: $(STAMP)
+	$(BIN)/python tools/readme_tables.py
+
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/budgets.py
 
@@ -42,6 +47,12 @@ benchmark: $(STAMP)
 # and VAE; prints a table and writes outputs/benchmarks/throughput.json.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py $(BENCH_ARGS)
+
+# The notebooks' headline comparisons (04, 08, 09, 12) over seeds 0 1 2 at their full budgets: mean +- sd
+# per comparison, written to outputs/benchmarks/claims.json after every seed (a re-run resumes; roughly 40 min
+# per seed at the reference). CLAIMS_ARGS="--comparisons 09_text --seeds 3 4" or "--scale 0.01" (a smoke run).
+claims: $(STAMP)
+	$(BIN)/python benchmarks/claims.py $(CLAIMS_ARGS)
 
 # Course assignments (nbgrader; notebooks/assignments/nbgrader_config.py puts everything it
 # writes under build/assignments/). `make assignments` writes the student release of every

@@ -9,18 +9,7 @@ import time
 import keras
 import tensorflow as tf
 
-
-def matmul_gflops(n=1024, repeats=30):
-    """Float32 GFLOP/s of an n x n matrix product in a ``tf.function``: the machine's dense-work roofline."""
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
-    product = tf.function(lambda a, b: tf.matmul(a, b))
-    product(a, b).numpy()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        result = product(a, b)
-    result.numpy()
-    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
+from genai_tf.machine import matmul_gflops  # noqa: F401  (the roofline every benchmark prints)
 
 
 def dense_flops(model, batch_size):

@@ -3,9 +3,11 @@
 Usage: python benchmarks/budgets.py [--modes quick full] [--stored] [notebooks ...]
 
 Runs each notebook in a fresh kernel (genai_tf.run_notebooks), then prints one
-table: notebook, seconds per mode, and the fraction of its budget used
-(quick <= 90 s, full <= 600 s, from the curriculum). Nothing fails on a slow
-machine: this prints figures, it does not assert them.
+table: notebook, seconds per mode, those seconds scaled to the reference
+machine (2 cores, 1024^2 float32 matmul at 100 GFLOP/s; genai_tf.machine) by
+the matmul figure each run recorded, and the fraction of the budget used at
+the reference (quick <= 90 s, full <= 600 s, from the curriculum). Nothing
+fails on a slow machine: this prints figures, it does not assert them.
 """
 
 import argparse
@@ -45,20 +47,25 @@ def _metadata(path):
     return nbformat.read(path, as_version=4).metadata.get("genai_tf", {})
 
 
+def _times(meta):
+    """(seconds, seconds at the reference or None when the run recorded no machine speed)."""
+    return meta.get("seconds"), meta.get("reference_seconds")
+
+
 def stored_seconds(folder="notebooks"):
-    """Full-mode wall times stored in the notebooks' metadata: {notebook: {"full": seconds}}."""
+    """Full-mode wall times stored in the notebooks' metadata: {notebook: {"full": (seconds, at the reference)}}."""
     seconds = {}
     for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
         meta = _metadata(path)
         if meta.get("mode") == "full":
-            seconds.setdefault(path.name, {})["full"] = meta.get("seconds")
+            seconds.setdefault(path.name, {})["full"] = _times(meta)
     return seconds
 
 
 def run_seconds(mode, notebooks=(), seconds=None):
     """Run notebooks (default: all) in ``mode``, each in a fresh kernel, into build/benchmark-<mode>.
 
-    Returns ``seconds`` (a new dict by default) with {notebook: {mode: seconds}} added.
+    Returns ``seconds`` (a new dict by default) with {notebook: {mode: (seconds, at the reference)}} added.
     """
     seconds = {} if seconds is None else seconds
     out = Path("build") / f"benchmark-{mode}"
@@ -68,21 +75,26 @@ def run_seconds(mode, notebooks=(), seconds=None):
         stdout=subprocess.DEVNULL,
     )
     for path in sorted(out.glob("*.ipynb")):
-        seconds.setdefault(path.name, {})[mode] = _metadata(path).get("seconds")
+        seconds.setdefault(path.name, {})[mode] = _times(_metadata(path))
     return seconds
 
 
 def table(seconds, modes):
-    """Lines of a Markdown table: notebook, then seconds and fraction of the budget per mode."""
+    """Lines of a Markdown table: notebook, then per mode seconds, at the reference, fraction of the budget there."""
     lines = [
-        "| notebook | " + " | ".join(f"{m} (s) | {m} / budget" for m in modes) + " |",
-        "|---" * (1 + 2 * len(modes)) + "|",
+        "| notebook | " + " | ".join(f"{m} (s) | {m} at the reference (s) | {m} / budget" for m in modes) + " |",
+        "|---" * (1 + 3 * len(modes)) + "|",
     ]
     for name, by_mode in seconds.items():
         cells = []
         for mode in modes:
-            value = by_mode.get(mode)
-            cells += ["-", "-"] if value is None else [f"{value:.1f}", f"{value / BUDGETS[mode]:.0%}"]
+            value, reference = by_mode.get(mode, (None, None))
+            if value is None:
+                cells += ["-", "-", "-"]
+            elif reference is None:
+                cells += [f"{value:.1f}", "no speed recorded", "-"]
+            else:
+                cells += [f"{value:.1f}", f"{reference:.0f}", f"{reference / BUDGETS[mode]:.0%}"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 

@@ -12,6 +12,8 @@ See Zhao et al., "Differentiable Augmentation for Data-Efficient GAN
 Training", NeurIPS 2020 (https://arxiv.org/abs/2006.10738).
 """
 
+import math
+
 import keras
 import tensorflow as tf
 
@@ -96,23 +98,30 @@ def translation(images, seed, ratio=0.125):
     return tf.gather_nd(padded, tf.stack([rows, cols], axis=-1), batch_dims=1)
 
 
-def cutout(images, seed, ratio=0.5):
-    """Set a random square of side ``ratio`` x the image size in each image to 0 (mid-grey in [-1, 1]).
+def cutout(images, seed, ratio=0.5, fill=-1.0):
+    """Fill a random square of side ``ratio`` x the image size in each image with ``fill`` (-1: the background).
 
-    As in DiffAugment the square is multiplied by a mask, so its pixels get a
-    zero gradient and the rest pass the gradient unchanged. The square's
-    centre is drawn per image and the square may be cut by the border.
-    ``ratio=0`` cuts nothing (the identity).
+    Formula (per image, M the square's indicator):
+        y = x (1 - M) + fill M
+    DiffAugment's own code multiplies by the mask, which fills with 0: for
+    images in [-1, 1] that is mid-grey, a grey patch on the black background
+    of a digit. Filling with the low end of the pixel range (``fill=-1``, the
+    background of these images) removes part of the digit instead. The
+    square's pixels get a zero gradient and the rest pass it unchanged. The
+    square's centre is drawn per image and the square may be cut by the
+    border. ``ratio=0`` cuts nothing (the identity).
 
     Args:
-        images: float tensor (batch, height, width, channels).
+        images: float tensor (batch, height, width, channels), in [-1, 1].
         seed: a ``keras.random.SeedGenerator``, an int or None.
         ratio: the square's side as a fraction of the height (width), in [0, 1].
+        fill: the square's value, a finite float; -1.0 (the background) by default.
 
     Returns:
-        A tensor of the shape of ``images``; the square's pixels are exactly 0.
+        A tensor of the shape of ``images``; the square's pixels are exactly ``fill``.
     """
     ratio = float_in(ratio, 0.0, 1.0, "ratio", include_low=True)
+    fill = float_in(fill, -math.inf, math.inf, "fill", include_high=False)
     shape = tf.shape(images)
     batch_size, height, width = shape[0], shape[1], shape[2]
     size_y = tf.cast(tf.cast(height, tf.float32) * ratio + 0.5, tf.int32)
@@ -121,8 +130,9 @@ def cutout(images, seed, ratio=0.5):
     left = keras.random.randint((batch_size, 1, 1), 0, width + (1 - size_x % 2), seed=seed) - size_x // 2
     rows = tf.range(height)[None, :, None]
     cols = tf.range(width)[None, None, :]
-    inside = (rows >= top) & (rows < top + size_y) & (cols >= left) & (cols < left + size_x)
-    return images * tf.cast(~inside, images.dtype)[..., None]
+    inside = tf.cast((rows >= top) & (rows < top + size_y) & (cols >= left) & (cols < left + size_x), images.dtype)
+    inside = inside[..., None]
+    return images * (1.0 - inside) + fill * inside
 
 
 _OPERATIONS = {"color": color, "translation": translation, "cutout": cutout}

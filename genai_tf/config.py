@@ -137,14 +137,28 @@ def outputs_dir(*parts, fresh=False):
     return path
 
 
+PRINTED_FIGURES = {}
+"""Every key figure printed in this process: {name: the printed text}, read by :mod:`genai_tf.claims`."""
+
+
 def key_figure(name, value, fmt="{}"):
-    """Print a notebook's key figure in the line format ``make run`` summarises.
+    """Print a notebook's key figure in the line format ``make run`` summarises, and record it.
+
+    The printed text (not the raw value) is kept in :data:`PRINTED_FIGURES`, so
+    a claim checked in the notebook sees exactly what the stored notebook
+    shows and what the test of stored figures re-reads.
 
     Example:
     >>> key_figure("held-out accuracy", 0.9712, "{:.3f}")
     [key figure] held-out accuracy: 0.971
+    >>> PRINTED_FIGURES["held-out accuracy"]
+    '0.971'
     """
-    print(f"{KEY_FIGURE_PREFIX} {name}: {fmt.format(value)}")
+    text = fmt.format(value)
+    if "\n" in name + text or ": " in text:
+        raise ValueError(f"a key figure is one line, its value without ': '. Received: name={name!r}, value={text!r}")
+    PRINTED_FIGURES[name] = text
+    print(f"{KEY_FIGURE_PREFIX} {name}: {text}")
 
 
 def setup_notebook(seed=0, deterministic=True):

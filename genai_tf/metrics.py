@@ -7,7 +7,8 @@ evaluation classifier of :mod:`genai_tf.classifier`: its labels
 :func:`label_agreement`, its probabilities (``classifier_probabilities``)
 :func:`classifier_inception_score`, and its penultimate features
 (``classifier_features``) the distances between sample sets
-(:func:`frechet_distance`, :func:`kernel_distance`, :func:`precision_recall`).
+(:func:`frechet_distance`, :func:`kernel_distance`, :func:`precision_recall`,
+:func:`coverage`).
 :func:`mode_coverage` scores 2-D samples of a mixture of Gaussians, and
 :func:`nats_to_bits` and :func:`perplexity` convert a negative
 log-likelihood in nats.
@@ -487,6 +488,45 @@ def precision_recall(real_features, fake_features, k=3, batch_size=500):
         fake_in_real_balls[start : start + batch_size] = np.any(distances <= real_radii[None, :], axis=1)
         real_in_fake_balls |= np.any(distances <= fake_radii[start : start + batch_size, None], axis=0)
     return float(fake_in_real_balls.mean()), float(real_in_fake_balls.mean())
+
+
+def coverage(real_features, fake_features, k=3, batch_size=500):
+    """Share of real samples whose k-nearest-neighbour ball holds at least one generated sample.
+
+    Formula:
+        coverage = mean over real x of [exists fake f: ||f - x|| <= r_k(x, real)]
+
+    Naeem et al., "Reliable Fidelity and Diversity Metrics for Generative
+    Models", 2020 (https://arxiv.org/abs/2002.09797). It uses only the balls
+    of the real samples, so, unlike :func:`precision_recall`, a few real
+    outliers with large balls cannot make garbage look good: samples that
+    all fall into the balls of a handful of real points cover only those.
+
+    Args:
+        real_features, fake_features: arrays (N_real, d) and (N_fake, d),
+            N_real > k.
+        k: positive int, the neighbour that sets each real ball's radius.
+        batch_size: positive int, rows per block of the distance matrices.
+
+    Returns:
+        Python float in [0, 1], higher is better.
+
+    Example:
+    >>> real = np.array([[0.0], [1.0], [3.0]])   # k = 1 radii: 1, 1, 2
+    >>> coverage(real, np.array([[0.5], [0.6]]), k=1)   # inside the balls of 0 and 1, not of 3
+    0.6666666666666666
+    """
+    real, fake = _feature_pair(real_features, fake_features, names=("real_features", "fake_features"))
+    k, batch_size = positive_int(k, "k"), positive_int(batch_size, "batch_size")
+    if k >= len(real):
+        raise ValueError(f"k must be smaller than len(real_features). Received: k={k}, len(real_features)={len(real)}")
+    real_radii = _kth_neighbour_squared_radii(real, k, batch_size)
+    real_squared_norms = np.sum(real**2, axis=1)
+    covered = np.zeros(len(real), bool)
+    for start in range(0, len(fake), batch_size):
+        distances = _squared_distances(fake[start : start + batch_size], real, real_squared_norms)
+        covered |= np.any(distances <= real_radii[None, :], axis=0)
+    return float(covered.mean())
 
 
 def nats_to_bits(nats):

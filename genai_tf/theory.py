@@ -344,3 +344,133 @@ def diagonal_gaussian_kl(q_mean, q_log_var, p_mean, p_covariance):
     log_det = 2.0 * np.sum(np.log(np.diag(cholesky)))
     values = 0.5 * (trace + mahalanobis - latent_dim + log_det - np.sum(q_log_var, axis=1))
     return _unbatch(values, single)
+
+
+# --- What the generator's losses descend against the optimal discriminator ------------------------
+#
+# With D* = p_data / (p_data + p_g) held fixed at the current generator g_0, and p_theta a family
+# of generator densities through g_0 at theta_0:
+#   saturating      E_{p_theta}[log(1 - D*_0)]   has the gradient of  2 JSD(p_data, p_theta)
+#   non-saturating  E_{p_theta}[-log D*_0]       has the gradient of  KL(p_theta || p_data) - 2 JSD(p_data, p_theta)
+# at theta_0 only: the values differ, and so does the gradient if D* follows theta.
+
+
+def reverse_kl_minus_2_jsd(p_data, p_model, dx=1.0):
+    """KL(p_model || p_data) - 2 JSD(p_data, p_model): what the non-saturating GAN loss descends.
+
+    Formula:
+        F(p_g) = KL(p_g || p_data) - 2 JSD(p_data, p_g) = 2 KL(m || p_data),   m = (p_data + p_g) / 2
+        E_{p_g}[-log D*] = F(p_g) + log 4 + E_{p_data}[log D*],   D* = p_data / (p_data + p_g)
+
+    F is an f-divergence: F = sum p_data f(p_g / p_data) with f(u) = (1 + u) log((1 + u) / 2),
+    convex (f'' = 1 / (1 + u)) with f(1) = 0, so F >= 0 with equality only at p_g = p_data.
+    f(u) grows like u log u as u -> inf, so mass of p_g where p_data has little
+    costs without bound, while f(0) = -log 2 is finite, so dropping a mode of
+    p_data is cheap: F is mode-seeking, like the reverse KL.
+
+    Against the optimal discriminator held fixed, the gradient of the
+    non-saturating generator loss is the gradient of F (see
+    :func:`generator_gradients_against_optimal_d`); the loss's *value* is F
+    plus a term that also depends on the generator, as the second line says.
+    See Arjovsky & Bottou, "Towards Principled Methods for Training Generative
+    Adversarial Networks", ICLR 2017 (https://arxiv.org/abs/1701.04862), Theorem 2.5.
+
+    Args:
+        p_data, p_model: non-negative values of one shape: probabilities
+            (dx=1) or densities on a grid of spacing ``dx``.
+        dx: the grid spacing, 1 for probability vectors.
+
+    Returns:
+        A float in nats; inf where p_model has mass that p_data lacks.
+
+    Example:
+    >>> # KL([1, 0] || [1/2, 1/2]) = log 2 = 0.693147; JSD = 3/4 log(4/3) = 0.215762 (see js_divergence).
+    >>> round(reverse_kl_minus_2_jsd([0.5, 0.5], [1.0, 0.0]), 6)
+    0.261624
+    >>> round(2 * kl_divergence([0.75, 0.25], [0.5, 0.5]), 6)  # 2 KL(m || p_data), m = (3/4, 1/4)
+    0.261624
+    """
+    return kl_divergence(p_model, p_data, dx) - 2.0 * js_divergence(p_data, p_model, dx)
+
+
+def _positive_table(values, name, shape=None):
+    values = np.asarray(values, dtype=np.float64)
+    if shape is not None and values.shape != shape:
+        raise ValueError(f"{name} must have the shape of p_data, {shape}. Received: {name}.shape={values.shape}")
+    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError(
+            f"{name} must be finite and positive everywhere on the grid (the losses take log D* and "
+            f"log(1 - D*)). Received: {name} with minimum {np.min(values) if values.size else 'none'}"
+        )
+    return values
+
+
+def generator_gradients_against_optimal_d(density, theta, p_data, dx=1.0, step=1e-5):
+    """Gradients at ``theta`` of both generator losses against D*, and of the divergences they follow.
+
+    Formula (D*_0 = p_data / (p_data + p_theta0), held fixed while theta moves; at theta = theta0):
+        grad E_{p_theta}[log(1 - D*_0)] = grad 2 JSD(p_data, p_theta)                     "saturating"
+        grad E_{p_theta}[-log D*_0]     = grad [KL(p_theta || p_data) - 2 JSD(p_data, p_theta)]   "non_saturating"
+    Proof: -log D*_0 = log(p_theta0 / p_data) - log(1 - D*_0). The first term's gradient is that
+    of KL(p_theta || p_data) at theta0, because grad KL = int grad p_theta log(p_theta / p_data)
+    + int grad p_theta and int grad p_theta = grad 1 = 0. The second term is the saturating loss
+    (minus the part of V that does not involve theta), whose gradient at theta0 is that of
+    C = V(D*, G) = -log 4 + 2 JSD, since D* maximises V there (the envelope theorem).
+
+    Only the gradients agree, and only with D* frozen: "non_saturating_refit" re-computes D* at
+    every theta (the loss against a discriminator that is always optimal) and differs. Each
+    generator step against the current optimal D is therefore a gradient step on
+    KL(p_g || p_data) - 2 JSD, which is not what the loss's value measures. See Arjovsky &
+    Bottou, "Towards Principled Methods for Training Generative Adversarial Networks", ICLR 2017
+    (https://arxiv.org/abs/1701.04862), Theorem 2.5, and "Generative Adversarial Nets"
+    (https://arxiv.org/abs/1406.2661), Theorem 1.
+
+    Args:
+        density: callable, theta (float64 array of shape (k,)) -> p_theta on the grid, an array
+            of p_data's shape, positive everywhere.
+        theta: theta0, the parameters at which to differentiate, shape (k,).
+        p_data: the data density on the grid (or pmf with dx=1), positive everywhere.
+        dx: the grid spacing, 1 for probability vectors.
+        step: the central finite-difference step in theta (error of order step^2).
+
+    Returns:
+        {name: float64 array (k,)} for "saturating", "two_jsd", "non_saturating",
+        "reverse_kl_minus_2_jsd" and "non_saturating_refit".
+
+    Example:
+    >>> # Bernoulli p_theta = (t, 1 - t) at t = 1/4 against p_data = (1/2, 1/2). By hand:
+    >>> # d/dt E[-log D*_0] = log((a + t) / a) - log((2 - a - t) / (1 - a)) = log 0.6 = -0.510826,
+    >>> # d/dt 2 JSD = log(t / (a + t)) - log((1 - t) / (2 - a - t)) = log(1 / 1.8) = -0.587787.
+    >>> g = generator_gradients_against_optimal_d(lambda t: np.array([t[0], 1 - t[0]]), [0.25], [0.5, 0.5])
+    >>> [round(float(g[name][0]), 6) for name in ("non_saturating", "reverse_kl_minus_2_jsd", "saturating", "two_jsd")]
+    [-0.510826, -0.510826, -0.587787, -0.587787]
+    >>> round(float(g["non_saturating_refit"][0]), 6)  # log 0.6 + 1/3 - 3/5: D* moving with t adds a term
+    -0.777492
+    """
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.ndim != 1 or theta.size == 0 or not np.all(np.isfinite(theta)):
+        raise ValueError(f"theta must be a non-empty 1-D array of finite parameters. Received: theta={theta!r}")
+    step, dx = positive_float(step, "step"), positive_float(dx, "dx")
+    p_data = _positive_table(p_data, "p_data")
+
+    def p(t):
+        return _positive_table(density(t), "density(theta)", p_data.shape)
+
+    p_0 = p(theta)
+    minus_log_d_0 = np.log1p(p_0 / p_data)                    # -log D*_0
+    log_one_minus_d_0 = -np.log1p(p_data / p_0)               # log(1 - D*_0)
+    objectives = {
+        "saturating": lambda q: np.sum(q * log_one_minus_d_0) * dx,
+        "two_jsd": lambda q: 2.0 * js_divergence(p_data, q, dx),
+        "non_saturating": lambda q: np.sum(q * minus_log_d_0) * dx,
+        "reverse_kl_minus_2_jsd": lambda q: reverse_kl_minus_2_jsd(p_data, q, dx),
+        "non_saturating_refit": lambda q: np.sum(q * np.log1p(q / p_data)) * dx,
+    }
+    gradients = {name: np.zeros(theta.size) for name in objectives}
+    for i in range(theta.size):
+        offset = np.zeros(theta.size)
+        offset[i] = step
+        p_plus, p_minus = p(theta + offset), p(theta - offset)
+        for name, objective in objectives.items():
+            gradients[name][i] = (objective(p_plus) - objective(p_minus)) / (2.0 * step)
+    return gradients

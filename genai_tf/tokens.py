@@ -531,3 +531,58 @@ def window_batches(ids, context_length, batch_size, num_windows=None, seed=0):
         return gather(starts)
 
     return tf.data.Dataset.counter(dtype=tf.int64).map(batch).prefetch(2)
+
+
+# --- repetition and copying -------------------------------------------------------------------
+
+
+def _id_string(ids, name):
+    """A token sequence as a str, one character per id + 1 (so ``in`` finds whole-token n-grams; chr(0) is free)."""
+    ids = token_stream(ids)
+    if ids.size and ids.min() < 0:
+        raise ValueError(f"{name} must be non-negative token ids. Received: min id {ids.min()}")
+    return "".join(chr(i + 1) for i in ids.tolist())
+
+
+def longest_run(ids):
+    """(length, token) of the longest run of one repeated token in a 1-D sequence; (0, None) when empty.
+
+    Example:
+    >>> longest_run([3, 5, 5, 5, 3, 3])
+    (3, 5)
+    """
+    ids, best = token_stream(ids), (0, None)
+    start = 0
+    for end in range(1, len(ids) + 1):
+        if end == len(ids) or ids[end] != ids[start]:
+            best = max(best, (end - start, int(ids[start])), key=lambda run: run[0])
+            start = end
+    return best
+
+
+def longest_shared_ngram(ids, corpus):
+    """The length of the longest run of consecutive tokens of ``ids`` that also occurs in ``corpus``.
+
+    Formula: max { n : ids[i : i + n] == s[j : j + n] for some i, some sequence s of the corpus and j }.
+    A copying check: a model that memorised its training melodies shares
+    long n-grams with them; n-grams never cross from one corpus sequence
+    into the next.
+
+    Args:
+        ids: 1-D sequence of non-negative token ids.
+        corpus: a 1-D sequence of ids or a list of them.
+
+    Example:
+    >>> longest_shared_ngram([7, 1, 2, 3, 9], [[0, 1, 2, 3, 4], [9, 7]]), longest_shared_ngram([8], [[1]])
+    (3, 0)
+    """
+    query = _id_string(ids, "ids")
+    parts = corpus if isinstance(corpus, (list, tuple)) and all(np.ndim(p) == 1 for p in corpus) else [corpus]
+    text = "\0".join(_id_string(part, "corpus") for part in parts)   # chr(0) stands between sequences
+    best, end = 0, 0
+    for start in range(len(query)):   # the match from start + 1 reaches at least as far as the one from start
+        end = max(end, start)
+        while end < len(query) and query[start : end + 1] in text:
+            end += 1
+        best = max(best, end - start)
+    return best

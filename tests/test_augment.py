@@ -40,12 +40,32 @@ def test_translation_moves_the_square_without_changing_it():
     assert np.all(np.isin(y, [-1.0, 1.0]))                                   # background fill is -1
 
 
-def test_cutout_zeroes_one_square_of_half_the_side():
+def test_cutout_fills_one_square_of_half_the_side_with_the_background():
     x = np.full((64, 16, 16, 1), 0.5, "float32")
     y = augment.diff_augment(x, "cutout", seed=keras.random.SeedGenerator(2)).numpy()
-    zeros = (y == 0).sum(axis=(1, 2, 3))
-    assert zeros.max() == 64 and zeros.min() > 0          # an 8x8 square, cut by the border at times
-    assert np.all(np.isin(y, [0.0, 0.5]))
+    background = (y == -1.0).sum(axis=(1, 2, 3))
+    assert background.max() == 64 and background.min() > 0   # an 8x8 square, cut by the border at times
+    assert np.all(np.isin(y, [-1.0, 0.5]))                    # -1, the low end of [-1, 1], not 0 (mid-grey)
+
+
+def test_cutout_of_a_digit_on_a_black_background_adds_no_grey():
+    # A white 4x4 square on the -1 background: cutout can only remove white pixels, never add a new value.
+    x = square_images(n=32)
+    y = augment.cutout(x, seed=keras.random.SeedGenerator(4)).numpy()
+    assert np.all(np.isin(y, [-1.0, 1.0]))
+    assert np.all((y == 1.0) <= (x == 1.0)) and (y == 1.0).sum() < (x == 1.0).sum()
+    # By hand: y = x (1 - M) + fill M, so the square is the set where y differs from x, or where x == fill.
+    z = augment.cutout(x, seed=keras.random.SeedGenerator(4), fill=0.25).numpy()
+    mask = z == 0.25
+    np.testing.assert_array_equal(z, np.where(mask, 0.25, x))
+    np.testing.assert_array_equal(y, np.where(mask, -1.0, x))   # the same draws: the same square
+    assert mask.sum(axis=(1, 2, 3)).max() == 64
+
+
+@pytest.mark.parametrize("fill", [float("nan"), float("inf"), "black", None])
+def test_cutout_rejects_a_bad_fill(fill):
+    with pytest.raises(ValueError, match=r"^fill must be in \(-inf, inf\)\. Received: fill="):
+        augment.cutout(square_images(), seed=0, fill=fill)
 
 
 def test_color_on_one_channel_is_brightness_and_contrast_only():
@@ -181,11 +201,12 @@ def test_ratios_outside_the_unit_interval_are_refused_naming_them(operation, rat
 # --- cutout --------------------------------------------------------------------------------------------
 
 
-def test_cutout_fills_its_square_with_zero_which_is_mid_grey_on_a_minus_one_background():
-    # What the function does (issue 19): the square is multiplied by 0, so on the [-1, 1] scale its pixels
-    # are 0, mid-grey, not the background's -1. Every other pixel is unchanged.
+def test_cutout_fills_with_the_background_and_with_zero_only_when_asked():
+    # Issue 19: the paper's mask fills with 0, mid-grey on the [-1, 1] scale. The default fill is now the
+    # background's -1, so a blank image stays blank; fill=0.0 gives the paper's square, drawn the same way.
     x = np.full((64, 16, 16, 1), -1.0, "float32")
-    y = augment.cutout(tf.constant(x), keras.random.SeedGenerator(6)).numpy()
+    np.testing.assert_array_equal(augment.cutout(tf.constant(x), keras.random.SeedGenerator(6)).numpy(), x)
+    y = augment.cutout(tf.constant(x), keras.random.SeedGenerator(6), fill=0.0).numpy()
     assert set(np.unique(y).tolist()) == {-1.0, 0.0}
     for image in y[..., 0]:
         rows, cols = np.nonzero(image == 0.0)
@@ -198,9 +219,9 @@ def test_cutout_fills_its_square_with_zero_which_is_mid_grey_on_a_minus_one_back
 
 
 def test_cutout_cuts_the_same_square_in_every_channel():
-    x = np.random.default_rng(7).uniform(0.1, 1.0, (8, 10, 10, 3)).astype("float32")   # no zero before the cut
+    x = np.random.default_rng(7).uniform(0.1, 1.0, (8, 10, 10, 3)).astype("float32")   # no -1 before the cut
     y = augment.cutout(tf.constant(x), keras.random.SeedGenerator(8), ratio=0.3).numpy()
-    cut = y == 0.0
+    cut = y == -1.0
     np.testing.assert_array_equal(cut, np.repeat(cut[..., :1], 3, axis=-1))
     np.testing.assert_array_equal(y[~cut], x[~cut])
     assert cut[..., 0].sum(axis=(1, 2)).max() == 9   # 10 * 0.3 = 3: a 3x3 square when inside the image

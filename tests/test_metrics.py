@@ -350,6 +350,36 @@ def test_kernel_distance_is_unbiased_for_one_distribution():
     assert np.mean(biased) > 10 * np.std(biased) / np.sqrt(len(biased))
 
 
+def test_kernel_distance_of_a_two_point_case_worked_by_hand():
+    # d = 1, k(x, y) = (x y + 1)^3. a = {0, 1}: k(0, 1) = 1, within-a mean 1. b = {1, 2}: k(1, 2) = 27,
+    # within-b mean 27. Across: k(0, 1) = k(0, 2) = 1, k(1, 1) = 8, k(1, 2) = 27, mean 37 / 4 = 9.25.
+    # MMD^2_u = 1 + 27 - 2 * 9.25 = 9.5.
+    mean, std = kernel_distance([[0.0], [1.0]], [[1.0], [2.0]], num_subsets=3, subset_size=2)
+    assert mean == pytest.approx(9.5, abs=1e-12) and std == pytest.approx(0.0, abs=1e-12)
+
+
+def test_kernel_distance_of_disjoint_halves_of_one_pool_has_mean_exactly_zero():
+    # Notebook 11 splits one finite pool into two disjoint halves. Every within-set pair and every cross pair
+    # is then a uniformly drawn pair of distinct pool points, so the expectation over all splits is exactly 0,
+    # at every set size: enumerate every ordered pair of disjoint 2-point sets of a 6-point pool.
+    import itertools
+
+    pool = np.random.default_rng(5).standard_normal((6, 3)) * [1.0, 3.0, 0.5]
+    estimates = [
+        kernel_distance(pool[list(a)], pool[list(b)], num_subsets=1, subset_size=2)[0]
+        for a in itertools.combinations(range(6), 2)
+        for b in itertools.combinations(sorted(set(range(6)) - set(a)), 2)
+    ]
+    assert len(estimates) == 15 * 6
+    assert np.mean(estimates) == pytest.approx(0.0, abs=1e-12 * np.mean(np.abs(estimates)))
+    assert np.std(estimates) > 0.1   # each estimate is far from 0: only their mean is exactly 0
+    # Sets that share points are not independent: the cross term then holds k(x, x), larger than the
+    # average pair for this kernel, and the mean is negative. a and b share one point here.
+    shared = [kernel_distance(pool[[i, j]], pool[[i, l]], num_subsets=1, subset_size=2)[0]
+              for i, j, l in itertools.permutations(range(6), 3)]
+    assert np.mean(shared) < -0.1 * np.std(estimates)
+
+
 def test_kernel_distance_matches_the_closed_form_in_one_dimension():
     # In 1-D, k(x, y) = (xy + 1)^3 = x^3 y^3 + 3 x^2 y^2 + 3 xy + 1, so
     # MMD^2 = (m3_a - m3_b)^2 + 3 (m2_a - m2_b)^2 + 3 (m1_a - m1_b)^2 for the raw moments.
@@ -495,6 +525,20 @@ def test_precision_recall_hand_computed_and_batched():
     assert 0 < result[0] < 1 and 0 < result[1] < 1
     # Blocks of 7 rows (not dividing 53 or 41) give the same answer as one block.
     assert precision_recall(real, fake, k=4, batch_size=7) == result
+
+
+def test_coverage_hand_computed_and_not_fooled_by_one_large_real_ball():
+    # 1-D, k = 1: real radii 0 -> 1, 1 -> 1, 3 -> 2. The fakes 0.5 and 0.6 are in the balls of 0 and 1.
+    real = np.array([[0.0], [1.0], [3.0]])
+    assert metrics.coverage(real, np.array([[0.5], [0.6]]), k=1) == pytest.approx(2 / 3)
+    # A real outlier at 20 whose ball (radius 17) holds every fake: precision 1.0, coverage 1 of 4.
+    real = np.array([[0.0], [1.0], [3.0], [20.0]])
+    fake = np.full((50, 1), 35.0) + np.linspace(0, 0.1, 50)[:, None]
+    assert precision_recall(real, fake, k=1)[0] == 1.0
+    assert metrics.coverage(real, fake, k=1) == 0.25
+    assert metrics.coverage(real, real.copy(), k=1) == 1.0
+    with pytest.raises(ValueError, match=r"^k must be smaller than len\(real_features\)\. Received: k=4"):
+        metrics.coverage(real, fake, k=4)
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ NOTEBOOKS = {
         LOG_RUN.format(name="01_first"),
         "import os\nprint('mode', os.environ['GENAI_TF_MODE'])\nprint('cwd', os.getcwd())",
         "leftover = 'defined by 01_first'\nprint(2 + 3)",
+        "import sys\nfor percent in (10, 50, 100):\n    sys.stdout.write(f'\\rbar {percent:3d}%')\n    sys.stdout.flush()\nprint()",
     ],
     "02_broken": [
         LOG_RUN.format(name="02_broken"),
@@ -99,8 +100,26 @@ def test_the_kernel_sees_the_mode_and_runs_in_the_notebook_folder(project):
 
 def test_executed_copies_store_every_output_in_order(project):
     executed = _read(project["root"] / "build" / "01_first.ipynb")
-    assert [cell.execution_count for cell in executed.cells] == [1, 2, 3]
+    assert [cell.execution_count for cell in executed.cells] == [1, 2, 3, 4]
     assert _stdout(executed.cells[2]) == "5\n" and executed.cells[0].outputs == []
+
+
+def test_a_redrawn_progress_line_is_stored_in_its_final_state(project):
+    assert _stdout(_read(project["root"] / "build" / "01_first.ipynb").cells[3]) == "bar 100%\n"
+
+
+def test_the_machine_speed_is_stored_and_the_time_scaled_to_the_reference(project):
+    record = _read(project["root"] / "build" / "01_first.ipynb").metadata["genai_tf"]
+    before, after = record["matmul_gflops"]["before"], record["matmul_gflops"]["after"]
+    assert 1 < before < 10_000 and 1 < after < 10_000 and record["cores"] >= 1
+    expected = record["seconds"] * (before + after) / 2 / 100
+    assert record["reference_seconds"] == pytest.approx(expected, abs=0.06)
+
+
+def test_one_line_is_printed_as_each_notebook_finishes(project):
+    lines = [line for line in project["printed"].splitlines() if line.startswith("0") and " s at the reference" in line]
+    assert [line.split(":")[0] for line in lines] == ["01_first.ipynb", "02_broken.ipynb", "03_last.ipynb"]
+    assert lines[0].startswith("01_first.ipynb: ok, ") and lines[1].startswith("02_broken.ipynb: FAILED: ValueError")
     assert not (project["root"] / "build" / "scratch.ipynb").exists()
 
 
@@ -133,7 +152,7 @@ def test_inplace_overwrites_only_the_notebooks_that_ran_cleanly(project):
     for name in ("01_first", "03_last"):
         stored = _read(paths[name])
         assert stored.metadata["genai_tf"]["mode"] == "quick"
-        assert [cell.execution_count for cell in stored.cells] == [1, 2, 3]
+        assert [cell.execution_count for cell in stored.cells] == list(range(1, len(NOTEBOOKS[name]) + 1))
     assert paths["02_broken"].read_bytes() == before["02_broken"]
     assert paths["scratch"].read_bytes() == before["scratch"]
 

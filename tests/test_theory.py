@@ -422,3 +422,125 @@ def test_a_covariance_that_is_not_positive_definite_is_named():
     message = r"^p_covariance must be symmetric positive definite\. Received a matrix that is not\.$"
     with pytest.raises(ValueError, match=message):
         theory.diagonal_gaussian_kl(np.zeros(2), np.zeros(2), np.zeros(2), [[1.0, 2.0], [2.0, 1.0]])
+
+
+# --- What the generator's losses descend against the optimal discriminator ------------------------
+
+
+def bernoulli(t):
+    return np.array([t[0], 1.0 - t[0]])
+
+
+def test_generator_gradients_of_a_bernoulli_family_by_hand():
+    # p_data = (a, 1 - a), p_t = (t, 1 - t), D*_0 = (a / (a + t0), (1 - a) / (2 - a - t0)), a = 1/2, t0 = 1/4.
+    a, t = 0.5, 0.25
+    g = theory.generator_gradients_against_optimal_d(bernoulli, [t], [a, 1 - a])
+    non_saturating = math.log((a + t) / a) - math.log((2 - a - t) / (1 - a))       # log 0.6
+    two_jsd = math.log(t / (a + t)) - math.log((1 - t) / (2 - a - t))               # log(1 / 1.8)
+    assert non_saturating == pytest.approx(math.log(0.6), abs=1e-15)
+    for name, expected in [("non_saturating", non_saturating), ("reverse_kl_minus_2_jsd", non_saturating),
+                           ("saturating", two_jsd), ("two_jsd", two_jsd),
+                           ("non_saturating_refit", non_saturating + t / (a + t) - (1 - t) / (2 - a - t))]:
+        assert g[name][0] == pytest.approx(expected, abs=1e-9), name
+    assert abs(g["non_saturating_refit"][0] - non_saturating) > 0.2
+
+
+def test_reverse_kl_minus_2_jsd_by_hand_and_the_value_identity():
+    # p_data = (1/2, 1/2), p_g = (1/4, 3/4): KL(p_g || p_data) = 1/4 log(1/2) + 3/4 log(3/2),
+    # m = (3/8, 5/8), 2 JSD = KL(p_data || m) + KL(p_g || m).
+    p_data, p_g = np.array([0.5, 0.5]), np.array([0.25, 0.75])
+    kl = 0.25 * math.log(0.5) + 0.75 * math.log(1.5)
+    two_jsd = (0.5 * math.log(0.5 / 0.375) + 0.5 * math.log(0.5 / 0.625)
+               + 0.25 * math.log(0.25 / 0.375) + 0.75 * math.log(0.75 / 0.625))
+    assert theory.reverse_kl_minus_2_jsd(p_data, p_g) == pytest.approx(kl - two_jsd, abs=1e-15)
+    assert kl - two_jsd == pytest.approx(0.063168, abs=1e-6)
+    # The loss's value is not F: E_{p_g}[-log D*] = F + log 4 + E_{p_data}[log D*] = 0.788584 here.
+    d_star = theory.optimal_discriminator(p_data, p_g)                  # (2/3, 2/5)
+    loss = float(np.sum(p_g * -np.log(d_star)))
+    assert loss == pytest.approx(0.25 * math.log(1.5) + 0.75 * math.log(2.5), abs=1e-15)
+    assert loss == pytest.approx(kl - two_jsd + math.log(4) + np.sum(p_data * np.log(d_star)), abs=1e-15)
+    assert loss == pytest.approx(0.788584, abs=1e-6) and abs(loss - (kl - two_jsd)) > 0.7
+    assert theory.reverse_kl_minus_2_jsd(p_data, p_data) == 0.0
+
+
+def gaussian_family(theta):
+    """N(mu, sigma^2) on the module's grid, theta = (mu, log sigma)."""
+    return pdf(theta[0], math.exp(theta[1]))
+
+
+@pytest.mark.parametrize("theta0", [(0.0, 0.0), (1.5, -0.5), (3.0, 0.3)])
+def test_non_saturating_gradient_is_that_of_reverse_kl_minus_2_jsd_for_gaussians(theta0):
+    p_data = pdf(2.0, 0.5)
+    g = theory.generator_gradients_against_optimal_d(gaussian_family, theta0, p_data, DX, step=1e-5)
+    np.testing.assert_allclose(g["non_saturating"], g["reverse_kl_minus_2_jsd"], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(g["saturating"], g["two_jsd"], rtol=1e-6, atol=1e-7)
+    # The two gradients add up to grad KL(p_theta || p_data), in closed form for N(mu, sigma^2) against N(2, 0.5^2):
+    # d/dmu = (mu - 2) / 0.5^2, d/dlog sigma = sigma^2 / 0.5^2 - 1.
+    mu, sigma = theta0[0], math.exp(theta0[1])
+    np.testing.assert_allclose(g["non_saturating"] + g["saturating"], [(mu - 2.0) / 0.25, sigma**2 / 0.25 - 1.0],
+                               rtol=1e-6, atol=1e-7)
+    # The two losses descend different divergences, and a D* that follows theta changes the gradient.
+    assert np.max(np.abs(g["non_saturating"] - g["saturating"])) > 0.1
+    assert np.max(np.abs(g["non_saturating_refit"] - g["non_saturating"])) > 0.01
+
+
+def test_the_identity_holds_for_the_gradient_a_generator_receives_by_autodiff():
+    # G(z) = mu + sigma z at (mu, log sigma) = (0, 0); the expectation over z by quadrature, the loss
+    # softplus(-logit) of the optimal logit log p_data - log p_g0 held fixed, the gradient by TensorFlow.
+    z, dz = np.linspace(-12.0, 12.0, 24_001, retstep=True)
+    weights = tf.constant(theory.gaussian_pdf(z) * dz)
+    mu, log_sigma = tf.Variable(0.0, dtype=tf.float64), tf.Variable(0.0, dtype=tf.float64)
+    with tf.GradientTape() as tape:
+        x = mu + tf.exp(log_sigma) * z
+        logit = (-0.5 * ((x - 2.0) / 0.5) ** 2 - math.log(0.5)) - (-0.5 * x**2)
+        loss = tf.reduce_sum(weights * tf.nn.softplus(-logit))
+    autodiff = np.array([float(g) for g in tape.gradient(loss, [mu, log_sigma])])
+    g = theory.generator_gradients_against_optimal_d(gaussian_family, [0.0, 0.0], pdf(2.0, 0.5), DX)
+    np.testing.assert_allclose(autodiff, g["reverse_kl_minus_2_jsd"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_identities_hold_for_random_softmax_families(seed):
+    rng = np.random.default_rng(seed)
+    p_data = rng.dirichlet(np.ones(6))
+    mixing = rng.normal(size=(6, 3))
+
+    def softmax_family(theta):
+        logits = mixing @ theta
+        return np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+
+    g = theory.generator_gradients_against_optimal_d(softmax_family, rng.normal(size=3), p_data, step=1e-6)
+    np.testing.assert_allclose(g["non_saturating"], g["reverse_kl_minus_2_jsd"], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g["saturating"], g["two_jsd"], rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        (dict(theta=[[0.25]]), "theta"),
+        (dict(theta=[]), "theta"),
+        (dict(theta=[np.nan]), "theta"),
+        (dict(p_data=[1.0, 0.0]), "p_data"),
+        (dict(p_data=[0.5, 0.5], density=lambda t: np.array([1.0, 0.0])), "density"),
+        (dict(density=lambda t: np.array([0.2, 0.3, 0.5])), "density"),
+        (dict(step=0.0), "step"),
+        (dict(dx=-1.0), "dx"),
+    ],
+)
+def test_generator_gradients_reject_bad_arguments_by_name(kwargs, argument):
+    arguments = dict(density=bernoulli, theta=[0.25], p_data=[0.5, 0.5]) | kwargs
+    with pytest.raises(ValueError, match=argument):
+        theory.generator_gradients_against_optimal_d(**arguments)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_reverse_kl_minus_2_jsd_is_twice_the_kl_of_the_mixture_and_non_negative(seed):
+    rng = np.random.default_rng(seed)
+    p_data, p_g = rng.dirichlet(np.ones(8), size=(2, 500))
+    values = np.array([theory.reverse_kl_minus_2_jsd(p, q) for p, q in zip(p_data, p_g)])
+    mixture_kl = np.array([2 * theory.kl_divergence(0.5 * (p + q), p) for p, q in zip(p_data, p_g)])
+    np.testing.assert_allclose(values, mixture_kl, rtol=1e-9, atol=1e-12)
+    assert values.min() > 0
+    # On a grid too: N(0, 1) against N(2, 0.5^2).
+    p, q = pdf(2.0, 0.5), pdf(0.0, 1.0)
+    assert theory.reverse_kl_minus_2_jsd(p, q, DX) == pytest.approx(2 * theory.kl_divergence(0.5 * (p + q), p, DX), rel=1e-10)

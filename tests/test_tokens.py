@@ -257,3 +257,50 @@ def test_window_batches_resume_exactly_from_a_small_iterator_checkpoint(tmp_path
         tokens.window_batches(ids, 64, 32, seed=-1)
     with pytest.raises(ValueError, match="fewer than batch_size"):
         tokens.window_batches(np.arange(50), 10, 8)
+
+
+# --- repetition and copying -------------------------------------------------------------------
+
+
+def test_longest_run_finds_the_longest_repeat_and_its_token():
+    assert tokens.longest_run([4, 4, 1, 1, 1, 4]) == (3, 1)
+    assert tokens.longest_run([2, 2, 2]) == (3, 2)             # a run that reaches the end
+    assert tokens.longest_run([5, 6, 7]) == (1, 5)             # ties: the first run wins
+    assert tokens.longest_run(np.array([], np.int32)) == (0, None)
+    text = "ab" + " " * 70 + "c"
+    vocabulary = tokens.CharVocabulary(text)
+    length, token = tokens.longest_run(vocabulary.encode(text))
+    assert (length, vocabulary.decode([token])) == (70, " ")
+
+
+def test_longest_shared_ngram_by_hand():
+    corpus = [[1, 2, 3, 4, 5], [9, 8, 7]]
+    assert tokens.longest_shared_ngram([0, 2, 3, 4, 0], corpus) == 3          # 2 3 4
+    assert tokens.longest_shared_ngram([5, 9, 8], corpus) == 2                # 9 8; "5 9" crosses two sequences
+    assert tokens.longest_shared_ngram([1, 2, 3, 4, 5], corpus) == 5          # a verbatim copy
+    assert tokens.longest_shared_ngram([6, 6], corpus) == 0
+    assert tokens.longest_shared_ngram([10, 11], [[10, 11]]) == 2             # ids 10 and beyond are ordinary tokens
+    assert tokens.longest_shared_ngram([0, 1], np.array([0, 1, 2])) == 2      # one corpus sequence
+    assert tokens.longest_shared_ngram([], corpus) == 0
+    # Two matches: the longer one counts, wherever it starts.
+    assert tokens.longest_shared_ngram([1, 2, 0, 7, 9, 8, 7], corpus + [[7, 9, 8, 7, 1]]) == 4
+
+
+def test_longest_shared_ngram_matches_brute_force():
+    rng = np.random.default_rng(0)
+    corpus = [rng.integers(0, 4, size=int(n)) for n in rng.integers(5, 30, size=6)]
+    for _ in range(20):
+        query = rng.integers(0, 4, size=int(rng.integers(1, 25)))
+        grams = {tuple(part[i : i + n]) for part in corpus for n in range(1, len(part) + 1) for i in range(len(part) - n + 1)}
+        expected = max([n for n in range(1, len(query) + 1) for i in range(len(query) - n + 1)
+                        if tuple(query[i : i + n]) in grams], default=0)
+        assert tokens.longest_shared_ngram(query, corpus) == expected
+
+
+def test_longest_shared_ngram_and_longest_run_reject_bad_ids():
+    with pytest.raises(ValueError, match="ids must be non-negative"):
+        tokens.longest_shared_ngram([-1, 2], [[1, 2]])
+    with pytest.raises(ValueError, match="corpus must be non-negative"):
+        tokens.longest_shared_ngram([1, 2], [[1, -2]])
+    with pytest.raises(ValueError, match="integer token ids"):
+        tokens.longest_run(np.array([[1, 2]]))

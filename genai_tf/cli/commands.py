@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from genai_tf import recipes, records
+from genai_tf import checkpoints, recipes, records
 from genai_tf.cli import run_folder
 from genai_tf.cli.parser import DEFAULT_CHECKPOINT_EVERY, build_parser, check_arguments, check_options
 from genai_tf.cli.run_folder import CHECKPOINT_FOLDER, EVAL_METRICS_FILE, SETTINGS_FILE, TRAIN_METRICS_FILE
@@ -327,13 +327,18 @@ def train(model, *, dataset=None, epochs=None, steps=None, batch_size=None, seed
             kept = run_folder.latest_checkpoint(outdir)
             raise RunFolderError(
                 f"Cannot save the run in {outdir}: {run_folder.write_problem(err)}. The partial checkpoint was "
-                f"removed; the last whole one (step {run_folder.checkpoint_step(kept) if kept else 0}) is kept. Free "
-                f"some space (or make the folder writable), then continue with: {_resume_hint(model, outdir)}"
+                f"removed; the last whole one (step {checkpoints.checkpoint_step(kept) if kept else 0}) is kept."
+                f"{_free_space_hint(model, outdir)}"
             ) from None
 
 
 def _resume_hint(model, outdir):
     return f"python -m genai_tf train {model} --resume --outdir {outdir}"
+
+
+def _free_space_hint(model, outdir):
+    """What to do after a write failed: the same words for every write of ``train``."""
+    return f" Free some space (or make the folder writable), then continue with: {_resume_hint(model, outdir)}"
 
 
 def _start(recipe, outdir, settings, data, trainer):
@@ -344,8 +349,7 @@ def _start(recipe, outdir, settings, data, trainer):
             f"--resume: the run in {outdir} is already at step {start_step}, and the target is step {target}: "
             "nothing to train. Pass a larger --steps or --epochs to extend it."
         )
-    after = f" Free some space (or make the folder writable), then run: {_resume_hint(recipe.name, outdir)}"
-    with run_folder.writing(outdir, "start the run", after=after):
+    with run_folder.writing(outdir, "start the run", after=_free_space_hint(recipe.name, outdir)):
         records.write_json(outdir / SETTINGS_FILE, settings)
         for name, record in data.state.items():
             records.write_json(outdir / f"{name}.json", record)

@@ -48,7 +48,6 @@ CHECKPOINT_FOLDER = "checkpoints"
 LOCK_FILE = ".lock"
 # The settings every run has; the family options of the registry's recipes are added to them.
 RUN_SETTINGS = ("model", "dataset", "batch_size", "seed")
-SEED_LIMIT = validation.SEED_LIMIT
 # Positive-integer settings ``train`` adds to the flags; each is checked when the settings are read.
 TRAINED_SETTINGS = ("steps_per_epoch", "target_steps", "checkpoint_every")
 
@@ -187,11 +186,6 @@ def latest_checkpoint(outdir):
     return str(found[0][1]) if found else None
 
 
-def checkpoint_step(path):
-    """The step number of a Trainer checkpoint path such as ``.../ckpt-500``."""
-    return checkpoints.checkpoint_step(path)
-
-
 def holds_run(outdir):
     """Whether ``train`` has written into the folder (settings, checkpoints or a training record)."""
     outdir = Path(outdir)
@@ -201,8 +195,13 @@ def holds_run(outdir):
 # --- settings ------------------------------------------------------------------------------
 
 
-def _positive(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+def _refused(check, value, name):
+    """Whether ``check`` (a :mod:`genai_tf.validation` function) refuses ``value``."""
+    try:
+        check(value, name)
+    except ValueError:
+        return True
+    return False
 
 
 def settings_problem(settings, trained=False):
@@ -226,11 +225,10 @@ def settings_problem(settings, trained=False):
     if recipe.datasets and settings["dataset"] not in recipe.datasets:
         return f"dataset {settings['dataset']!r} is not one {model} trains on ({', '.join(recipe.datasets)})"
     for name in ("batch_size",) + (TRAINED_SETTINGS if trained else ()):
-        if not _positive(settings[name]):
+        if _refused(validation.positive_int, settings[name], name):
             return f"{name} must be a positive integer, not {settings[name]!r}"
-    seed = settings["seed"]
-    if not (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < SEED_LIMIT):
-        return f"seed must be an integer in [0, 2**32), not {seed!r}"
+    if _refused(validation.seed, settings["seed"], "seed"):
+        return f"seed must be an integer in [0, 2**32), not {settings['seed']!r}"
     checksums = settings.get("state_checksums", {})
     if not (isinstance(checksums, dict) and all(isinstance(value, str) for value in checksums.values())):
         return f"state_checksums must map names to hex strings, not {checksums!r}"
@@ -302,7 +300,7 @@ def resolve_settings(recipe, outdir, resume, requested):
         return stored
     if holds_run(outdir):
         checkpoint = latest_checkpoint(outdir)
-        step = f" (last checkpoint: step {checkpoint_step(checkpoint)})" if checkpoint else " (no checkpoint yet)"
+        step = f" (last checkpoint: step {checkpoints.checkpoint_step(checkpoint)})" if checkpoint else " (no checkpoint yet)"
         raise RunFolderError(
             f"{outdir} already holds a run{step}. Pass --resume to continue it"
             f"{'' if checkpoint else ' from step 0 with its settings'}, or choose another --outdir; "

@@ -18,7 +18,7 @@ from genai_tf.datasets.images import (
     make_dataset,
     ring_of_gaussians,
 )
-from genai_tf.datasets.splits import SPLIT_SEED, stratified_split
+from genai_tf.datasets.splits import SPLIT_SEED, one_per_class, stratified_split
 
 __all__ = [
     "DATASETS",
@@ -29,6 +29,7 @@ __all__ = [
     "DatasetNotFoundError",
     "load",
     "make_dataset",
+    "one_per_class",
     "ring_of_gaussians",
     "stratified_split",
 ]

@@ -109,3 +109,38 @@ def hashed_split(names, held_out_fraction=HELD_OUT_FRACTION, seed=SPLIT_SEED):
     ordered = hashed_order(dict.fromkeys(names), seed)
     n_test = held_out_count(held_out_fraction, len(ordered))
     return ordered[n_test:], ordered[:n_test]
+
+
+def one_per_class(labels, per_class=1):
+    """Indices of the first ``per_class`` examples of each class, in class order.
+
+    For figures that must show varied examples: the first rows of a
+    class-sorted split are all one class.
+
+    Args:
+        labels: 1-D integer array of class labels.
+        per_class: positive int, examples taken from each class.
+
+    Returns:
+        An int64 array: class 0's indices first, then class 1's, and so on
+        (classes in ascending order, each class's indices ascending).
+
+    Raises:
+        ValueError: ``labels`` not 1-D, a bad ``per_class``, or a class with
+            fewer than ``per_class`` examples.
+
+    Example:
+    >>> one_per_class(np.array([0, 0, 1, 2, 1, 2]), per_class=2).tolist()
+    [0, 1, 2, 4, 3, 5]
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be a 1-D array of class labels. Received: labels with shape {labels.shape}")
+    per_class = positive_int(per_class, "per_class")
+    picked = []
+    for label in np.unique(labels):
+        where = np.flatnonzero(labels == label)
+        if len(where) < per_class:
+            raise ValueError(f"per_class={per_class}, but class {label} has only {len(where)} examples.")
+        picked.append(where[:per_class])
+    return np.concatenate(picked).astype(np.int64)

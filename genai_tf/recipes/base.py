@@ -75,6 +75,7 @@ class Recipe(abc.ABC):
             listings and help texts, never a switch.
         unit: the unit of :meth:`train`'s amount, "steps" or "epochs".
         full_amount: the notebook's full-mode training length, in ``unit``.
+        quick_amount: its quick-mode (test command) length, in ``unit``.
         batch_size: the notebook's batch size.
         datasets: the datasets it trains on; the first is the default.
         options: the :class:`Option` flags it takes besides the common ones.
@@ -93,6 +94,7 @@ class Recipe(abc.ABC):
     family = ""
     unit = "steps"
     full_amount = 1
+    quick_amount = 1
     batch_size = 32
     datasets = ()
     options = ()
@@ -105,6 +107,16 @@ class Recipe(abc.ABC):
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r}>"
+
+    def amount(self, mode=None):
+        """The notebook's training length in ``mode`` ("quick" or "full"; None: the current mode), in ``unit``.
+
+        The notebook trains for this, and a later notebook that finds no saved
+        model trains one with the same amount.
+        """
+        from genai_tf.config import get_mode
+
+        return self.quick_amount if (mode or get_mode()) == "quick" else self.full_amount
 
     # --- what the notebooks ask ---------------------------------------------------------
 

@@ -19,6 +19,7 @@ Example:
 (2000, 128)
 """
 
+import math
 import time
 from pathlib import Path
 
@@ -68,6 +69,7 @@ class ImageRecipe(Recipe):
     Args:
         name, title, notebook: see :class:`~genai_tf.recipes.base.Recipe`.
         full_amount: the notebook's full-mode length, in :attr:`unit`.
+        quick_amount: its quick-mode length, in :attr:`unit`.
         model_class: the name of the class in :mod:`genai_tf.models`.
         model_kwargs: its constructor's arguments besides ``latent_dim`` and ``seed``.
     """
@@ -81,9 +83,9 @@ class ImageRecipe(Recipe):
     min_evaluation_samples = MIN_EVALUATION_SAMPLES
     latent_dim = 100
 
-    def __init__(self, name, title, notebook, full_amount, model_class, **model_kwargs):
+    def __init__(self, name, title, notebook, full_amount, model_class, quick_amount=1, **model_kwargs):
         self.name, self.title, self.notebook = name, title, notebook
-        self.full_amount = full_amount
+        self.full_amount, self.quick_amount = full_amount, quick_amount
         self.model_class, self.model_kwargs = model_class, model_kwargs
 
     # --- the notebook's recipe ------------------------------------------------------------
@@ -259,10 +261,11 @@ class GANRecipe(ImageRecipe):
         return (datasets.load(dataset, "train", pixel_range=(-1, 1))[0],)
 
     def fit(self, model, arrays, amount):
-        from genai_tf import datasets
+        from genai_tf import datasets, progress
 
         batches = datasets.make_dataset(*arrays, batch_size=self.batch_size, seed=0, repeat=True)
-        model.fit(batches, epochs=1, steps_per_epoch=amount, shuffle=False, verbose=0)  # batches are shuffled
+        model.fit(batches, epochs=1, steps_per_epoch=amount, shuffle=False, verbose=0,   # batches are shuffled
+                  callbacks=[progress.bar(amount, self.title)])
 
     def optimizers(self, model):
         return {"g_optimizer": model.g_optimizer, "d_optimizer": model.d_optimizer}
@@ -303,7 +306,11 @@ class VAERecipe(ImageRecipe):
         return (datasets.load(dataset, "train", pixel_range=(0, 1), binarize=True)[0],)
 
     def fit(self, model, arrays, amount):
-        model.fit(arrays[0], batch_size=self.batch_size, epochs=amount, shuffle=True, verbose=0)
+        from genai_tf import progress
+
+        batches = amount * math.ceil(len(arrays[0]) / self.batch_size)
+        model.fit(arrays[0], batch_size=self.batch_size, epochs=amount, shuffle=True, verbose=0,
+                  callbacks=[progress.bar(batches, f"{self.title}, {amount} epochs", unit="batch")])
 
     def extra_scores(self, model, images, dataset, seed, classifier):
         """The held-out ELBO in nats: binarised test images, one z sample."""
@@ -314,11 +321,12 @@ class VAERecipe(ImageRecipe):
 
 
 RECIPES = (
-    GANRecipe("mlp_gan", "MLP GAN", "03_gan_mnist", 8000, "GAN"),
-    GANRecipe("dcgan", "DCGAN", "04_dcgan", 8000, "DCGAN"),
-    ConditionalGANRecipe("conditional_gan", "conditional DCGAN", "05_conditional_gan", 8000, "ConditionalGAN", num_classes=10),
-    GANRecipe("wgan_gp", "WGAN-GP", "06_wgan_gp", 2000, "WGANGP", n_critic=5, gp_weight=10.0),
-    VAERecipe("mlp_vae", "MLP VAE", "07_vae_elbo", 30, "VAE", architecture="mlp", likelihood="bernoulli",
-              hidden_units=(512, 256)),
-    VAERecipe("conv_vae", "convolutional VAE", "08_vae_latent_space", 15, "VAE", architecture="conv"),
+    GANRecipe("mlp_gan", "MLP GAN", "03_gan_mnist", 8000, "GAN", quick_amount=150),
+    GANRecipe("dcgan", "DCGAN", "04_dcgan", 7200, "DCGAN", quick_amount=40, width=32, dropout=0.3),
+    ConditionalGANRecipe("conditional_gan", "conditional DCGAN", "05_conditional_gan", 5000, "ConditionalGAN",
+                         quick_amount=150, num_classes=10, width=32, dropout=0.0),
+    GANRecipe("wgan_gp", "WGAN-GP", "06_wgan_gp", 1500, "WGANGP", quick_amount=10, n_critic=5, gp_weight=10.0),
+    VAERecipe("mlp_vae", "MLP VAE", "07_vae_elbo", 30, "VAE", quick_amount=2, architecture="mlp",
+              likelihood="bernoulli", hidden_units=(512, 256)),
+    VAERecipe("conv_vae", "convolutional VAE", "08_vae_latent_space", 10, "VAE", quick_amount=1, architecture="conv"),
 )

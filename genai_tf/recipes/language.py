@@ -590,9 +590,9 @@ def melody_statistics(generated, corpus, seed=0):
 
 RECIPES = (
     TextRecipe("char_gru", "character GRU", "09_autoregressive_text", "gru",
-               (("embedding_dim", 64), ("units", 256)), 64, 64, 8, 4e-3, True),
+               (("embedding_dim", 64), ("units", 256)), 64, 64, 4, 4e-3, True),
     TextRecipe("char_transformer", "causal Transformer", "09_autoregressive_text", "transformer",
-               (("model_dim", 128), ("num_heads", 4), ("num_layers", 2)), 64, 32, 8, 5e-3, True),
+               (("model_dim", 128), ("num_heads", 4), ("num_layers", 2)), 64, 32, 4, 5e-3, True),
     MelodyRecipe("melody_gru", "melody GRU", "10_music_generation", "gru",
                  (("embedding_dim", 64), ("units", 128)), 64, 64, 12, 2e-3, False),
 )

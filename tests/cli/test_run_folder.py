@@ -5,7 +5,7 @@ import json
 import pytest
 import tensorflow as tf
 
-from genai_tf import recipes
+from genai_tf import checkpoints, recipes
 from genai_tf.cli import run_folder
 from genai_tf.cli.run_folder import RunFolderError
 
@@ -20,7 +20,7 @@ def test_checkpoint_lookup(tmp_path):
     assert run_folder.latest_checkpoint(tmp_path) is None and not run_folder.holds_run(tmp_path)
     _checkpoint_at(tmp_path, 40)
     _checkpoint_at(tmp_path, 120)
-    assert run_folder.checkpoint_step(run_folder.latest_checkpoint(tmp_path)) == 120
+    assert checkpoints.checkpoint_step(run_folder.latest_checkpoint(tmp_path)) == 120
     assert run_folder.holds_run(tmp_path)
 
 

@@ -112,3 +112,29 @@ def test_bad_fractions_are_refused(fraction):
 def test_stratified_split_refuses_a_bad_test_size(test_size):
     with pytest.raises(ValueError, match=f"test_size must be a positive integer. Received: test_size={test_size}"):
         splits.stratified_split(np.repeat(np.arange(2), 10), test_size)
+
+
+def test_one_per_class_takes_the_first_examples_of_each_class_in_class_order():
+    import numpy as np
+
+    from genai_tf import datasets
+
+    labels = np.array([3, 0, 0, 1, 3, 1, 0])
+    assert datasets.one_per_class(labels).tolist() == [1, 3, 0]
+    assert datasets.one_per_class(labels, per_class=2).tolist() == [1, 2, 3, 5, 0, 4]
+    sorted_labels = np.repeat(np.arange(10), 50)   # a class-sorted split: its first rows are all zeros
+    assert sorted_labels[datasets.one_per_class(sorted_labels)].tolist() == list(range(10))
+
+
+def test_one_per_class_names_a_class_with_too_few_examples_and_bad_labels():
+    import numpy as np
+    import pytest
+
+    from genai_tf import datasets
+
+    with pytest.raises(ValueError, match="per_class=3, but class 1 has only 1 examples"):
+        datasets.one_per_class(np.array([0, 0, 0, 1]), per_class=3)
+    with pytest.raises(ValueError, match=r"labels must be a 1-D array of class labels. Received: labels with shape \(2, 2\)"):
+        datasets.one_per_class(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="per_class"):
+        datasets.one_per_class(np.array([0]), per_class=0)

@@ -33,7 +33,9 @@ def test_every_image_recipe_names_its_notebook_and_unit():
         assert (NOTEBOOKS / f"{recipe.notebook}.ipynb").exists(), recipe.notebook
         gan = isinstance(recipe, images.GANRecipe)
         assert (recipe.unit, recipe.batch_size, recipe.latent_dim) == (("steps", 64, 100) if gan else ("epochs", 128, 16))
-    assert [recipes.get(key).full_amount for key in IMAGE_MODELS] == [8000, 8000, 8000, 2000, 30, 15]
+    assert [recipes.get(key).full_amount for key in IMAGE_MODELS] == [8000, 7200, 5000, 1500, 30, 10]
+    assert [recipes.get(key).amount("quick") for key in IMAGE_MODELS] == [150, 40, 150, 10, 2, 1]
+    assert all(recipes.get(key).amount("full") == recipes.get(key).full_amount for key in IMAGE_MODELS)
 
 
 @pytest.mark.parametrize(

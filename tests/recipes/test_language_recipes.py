@@ -42,7 +42,7 @@ def test_the_recipes_are_the_notebooks():
     assert transformer.count_params() == transformer_params(94, 64, 128, 2)
     with pytest.raises(ValueError, match="Unknown model 'lstm'. Known models: .*char_gru, char_transformer, melody_gru"):
         recipes.get("lstm")
-    assert [recipes.get(key).full_amount for key in ("char_gru", "char_transformer", "melody_gru")] == [8, 8, 12]
+    assert [recipes.get(key).full_amount for key in ("char_gru", "char_transformer", "melody_gru")] == [4, 4, 12]
     assert recipes.get("char_gru").unit == "epochs" and recipes.get("melody_gru").datasets == ("bach_chorales",)
 
 

@@ -12,35 +12,15 @@ fails on a slow machine: this prints figures, it does not assert them.
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 
+from genai_tf import machine
+
 BUDGETS = {"quick": 90.0, "full": 600.0}
-
-
-def cpu_info():
-    """This machine's CPU: {"model": name from /proc/cpuinfo, "cores": count, "flags": set of feature flags}."""
-    info = {"model": platform.processor() or platform.machine(), "cores": os.cpu_count(), "flags": set()}
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return info
-    for key, field in (("model name", "model"), ("flags", "flags")):
-        line = next((line for line in lines if line.startswith(key)), None)
-        if line is not None:
-            value = line.split(":", 1)[1].strip()
-            info[field] = set(value.split()) if field == "flags" else value
-    return info
-
-
-def machine():
-    cpu = cpu_info()
-    return f"{cpu['model']}, {cpu['cores']} cores, Python {platform.python_version()}"
 
 
 def _metadata(path):
@@ -115,7 +95,7 @@ def main():
         args.modes = sorted(set(args.modes) - {"full"}) + ["full"]
     for mode in [m for m in args.modes if not (args.stored and m == "full")]:
         run_seconds(mode, args.notebooks, seconds)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine.description()}")
     print("\n".join(table(seconds, args.modes)))
     print(json.dumps(seconds))
 

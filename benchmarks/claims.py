@@ -202,22 +202,23 @@ def run_04(budget, seed):
     return figures
 
 
-def build_peer_networks(latent_dim=2):
-    """The TensorFlow CVAE tutorial's encoder and decoder, as notebook 08 rebuilds them."""
-    import keras
+def notebook_function(notebook, name, namespace):
+    """The function ``name`` as defined in ``notebooks/<notebook>.md``, run in ``namespace`` (its imports).
 
-    images = keras.Input((28, 28, 1))
-    h = keras.layers.Conv2D(32, 3, strides=2, activation="relu")(images)
-    h = keras.layers.Conv2D(64, 3, strides=2, activation="relu")(h)
-    h = keras.layers.Dense(2 * latent_dim)(keras.layers.Flatten()(h))
-    z_mean, z_log_var = keras.ops.split(h, 2, axis=-1)
-    encoder = keras.Model(images, [z_mean, z_log_var], name="peer_encoder")
-    z = keras.Input((latent_dim,))
-    h = keras.layers.Reshape((7, 7, 32))(keras.layers.Dense(7 * 7 * 32, activation="relu")(z))
-    h = keras.layers.Conv2DTranspose(64, 3, strides=2, padding="same", activation="relu")(h)
-    h = keras.layers.Conv2DTranspose(32, 3, strides=2, padding="same", activation="relu")(h)
-    logits = keras.layers.Conv2DTranspose(1, 3, strides=1, padding="same")(h)
-    return encoder, keras.Model(z, logits, name="peer_decoder")
+    The definition is read from the line ``def name(`` to the next unindented
+    line, so the benchmark trains exactly what the notebook defines.
+
+    Raises:
+        ValueError: the notebook defines no such function.
+    """
+    lines = (NOTEBOOKS / f"{notebook}.md").read_text(encoding="utf-8").splitlines()
+    first = next((i for i, line in enumerate(lines) if line.startswith(f"def {name}(")), None)
+    if first is None:
+        raise ValueError(f"{notebook}.md defines no function {name}, which benchmarks/claims.py reads from it.")
+    last = next((i for i in range(first + 1, len(lines)) if lines[i] and not lines[i][0].isspace()), len(lines))
+    namespace = dict(namespace)
+    exec("\n".join(lines[first:last]), namespace)
+    return namespace[name]
 
 
 def budget_08(scale):
@@ -241,6 +242,7 @@ def run_08(budget, seed):
     x_test = datasets.load(DATASET, "test", pixel_range=(0, 1), binarize=True)[0]
     genai_tf.set_seed(seed)
     conv_vae = recipe.build(seed=seed)
+    build_peer_networks = notebook_function("08_vae_latent_space", "build_peer_networks", {"keras": keras})
     peer_encoder, peer_decoder = build_peer_networks()
     models = {"conv VAE": conv_vae, "TF tutorial CVAE": VAE(latent_dim=2, encoder=peer_encoder, decoder=peer_decoder,
                                                               seed=seed)}

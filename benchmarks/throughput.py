@@ -66,6 +66,7 @@ import tensorflow as tf
 import budgets
 import genai_tf
 import genai_tf.config
+import genai_tf.machine
 from _common import gan_step_flops, matmul_gflops, time_per_step
 from genai_tf import datasets
 from genai_tf.models import DCGAN, GAN, VAE
@@ -253,7 +254,7 @@ MODEL_ROWS = {
 
 
 def machine_description():
-    cpu = budgets.cpu_info()
+    cpu = genai_tf.machine.cpu_info()
     bf16_flags = [flag for flag in BF16_FLAGS if flag in cpu["flags"]]
     return {
         "cpu": cpu["model"],

@@ -122,6 +122,23 @@ def parse_key_figures(lines):
     return figures
 
 
+def stored_figures(notebook):
+    """{name: printed text} of the key figures an executed notebook (an ``nbformat`` node) printed on stdout.
+
+    Example:
+    >>> import nbformat
+    >>> cell = nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("stream", text="[key figure] FD: 61.0\\n")])
+    >>> stored_figures(nbformat.v4.new_notebook(cells=[cell]))
+    {'FD': '61.0'}
+    """
+    lines = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stdout":
+                lines += output.get("text", "").splitlines()
+    return parse_key_figures(lines)
+
+
 def evaluate(notebook, figures, mode, require=False):
     """Check ``notebook``'s claims against ``figures`` ({name: text}) with ``mode``'s thresholds.
 

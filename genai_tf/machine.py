@@ -10,7 +10,9 @@ records the matmul figure of the machine that stored it
 """
 
 import os
+import platform
 import time
+from pathlib import Path
 
 REFERENCE_GFLOPS = 100.0
 """Float32 GFLOP/s of a 1024^2 matmul on the reference machine (2 cores)."""
@@ -47,12 +49,22 @@ def to_reference(seconds, gflops, reference=REFERENCE_GFLOPS):
     return float(seconds) * float(gflops) / reference
 
 
-def description():
-    """This machine in one line: CPU model and cores."""
-    model = "unknown CPU"
+def cpu_info():
+    """This machine's CPU: {"model": name from /proc/cpuinfo, "cores": count, "flags": set of feature flags}."""
+    info = {"model": platform.processor() or platform.machine() or "unknown CPU", "cores": os.cpu_count(), "flags": set()}
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
     except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
+        return info
+    for key, field in (("model name", "model"), ("flags", "flags")):
+        line = next((line for line in lines if line.startswith(key)), None)
+        if line is not None:
+            value = line.split(":", 1)[1].strip()
+            info[field] = set(value.split()) if field == "flags" else value
+    return info
+
+
+def description():
+    """This machine in one line: CPU model, cores and Python version."""
+    cpu = cpu_info()
+    return f"{cpu['model']}, {cpu['cores']} cores, Python {platform.python_version()}"

@@ -28,24 +28,17 @@ import sys
 import time
 from pathlib import Path
 
-from genai_tf.config import KEY_FIGURE_PREFIX, MODE_ENV, MODES
+from genai_tf.config import MODE_ENV, MODES
 from genai_tf.validation import positive_int_arg
 
 DEFAULT_GLOB = "notebooks/[0-9][0-9]_*.ipynb"
 
 
 def key_figures(notebook):
-    """The ``[key figure] name: value`` lines a notebook printed, in order."""
-    lines = []
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and output.get("name") == "stdout":
-                lines += [
-                    line[len(KEY_FIGURE_PREFIX) :].strip()
-                    for line in output.get("text", "").splitlines()
-                    if line.startswith(KEY_FIGURE_PREFIX)
-                ]
-    return lines
+    """The ``name: value`` key figures a notebook printed, in order (:func:`genai_tf.claims.stored_figures`)."""
+    from genai_tf.claims import stored_figures
+
+    return [f"{name}: {text}" for name, text in stored_figures(notebook).items()]
 
 
 def machine_speed():

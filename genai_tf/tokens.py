@@ -13,6 +13,8 @@ either at fixed starts (:func:`make_windows`, :func:`make_window_dataset`)
 or at random ones (:func:`random_windows`, :func:`window_batches`).
 """
 
+import abc
+
 import numpy as np
 
 from genai_tf.music import validate_melody
@@ -21,7 +23,7 @@ from genai_tf.validation import non_negative_int, positive_int
 # --- vocabularies -----------------------------------------------------------------------------
 
 
-class Vocabulary:
+class Vocabulary(abc.ABC):
     """The interface of a vocabulary: encode, decode, size, to_json, from_json.
 
     A subclass sets ``KIND`` (the record's ``"kind"``, which registers it for
@@ -39,29 +41,29 @@ class Vocabulary:
             Vocabulary._KINDS[cls.KIND] = cls
 
     @property
+    @abc.abstractmethod
     def size(self):
         """Number of token ids, the model's output width."""
-        raise NotImplementedError
 
     def __len__(self):
         return self.size
 
+    @abc.abstractmethod
     def encode(self, item):
         """int32 token ids of an item (a text, a melody)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def decode(self, ids):
         """The item of a sequence of token ids."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def json_tokens(self):
         """The tokens as a JSON-ready list, in id order."""
-        raise NotImplementedError
 
     @classmethod
+    @abc.abstractmethod
     def from_tokens(cls, tokens):
         """The vocabulary whose :meth:`json_tokens` are ``tokens``."""
-        raise NotImplementedError
 
     def to_json(self):
         """A JSON-ready record of the vocabulary: ``{"kind": KIND, "tokens": [...]}``."""

@@ -187,3 +187,14 @@ def test_the_command_line_refuses_bad_arguments(claims):
         claims.parse_args(["--comparisons", "05_conditional_gan"])
     args = claims.parse_args([])
     assert (args.seeds, args.scale, args.force, args.comparisons) == ([0, 1, 2], 1.0, False, list(claims.COMPARISONS))
+
+
+def test_the_peer_networks_are_read_from_notebook_08_and_a_missing_function_is_named(claims):
+    import keras
+
+    build = claims.notebook_function("08_vae_latent_space", "build_peer_networks", {"keras": keras})
+    encoder, decoder = build(latent_dim=3)
+    assert encoder.output_shape == [(None, 3), (None, 3)]     # mean and log-variance of z
+    assert decoder.output_shape == (None, 28, 28, 1)          # Bernoulli logits, one per pixel
+    with pytest.raises(ValueError, match="08_vae_latent_space.md defines no function no_such_builder"):
+        claims.notebook_function("08_vae_latent_space", "no_such_builder", {})

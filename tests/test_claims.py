@@ -105,3 +105,15 @@ def test_a_key_figure_is_one_line():
         key_figure("two\nlines", 1)
     with pytest.raises(ValueError, match="value without ': '"):
         key_figure("ratio", "a: b")
+
+
+@pytest.mark.parametrize(("helper", "text", "expected"), [
+    (claims.fell, "27.64 -> 2.26", "ok"), (claims.fell, "2.26 -> 27.64", "FAILED"), (claims.fell, "3.0 -> 3.0", "FAILED"),
+    (claims.rose, "0.544 -> 0.862", "ok"), (claims.rose, "0.862 -> 0.544", "FAILED"),
+    (claims.rose, "-140.2 -> -108.3", "ok"),
+])
+def test_fell_and_rose_compare_the_last_number_with_the_first(monkeypatch, helper, text, expected):
+    monkeypatch.setitem(claims.CLAIMS, "99_toy", (helper("loss before -> after"),))
+    ((claim, status, line),) = claims.evaluate("99_toy", {"loss before -> after": text}, "quick")
+    assert (claim.index, claim.than_index, claim.than) == (-1, 0, "loss before -> after")
+    assert status == expected

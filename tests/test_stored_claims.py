@@ -13,7 +13,6 @@ import nbformat
 import pytest
 
 from genai_tf import claims
-from genai_tf.run_notebooks import key_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -22,7 +21,7 @@ WITHOUT_CLAIMS = {"00_setup_and_data"}   # no trained model, no measured figure:
 
 def _figures(path):
     notebook = nbformat.read(path, as_version=4)
-    return notebook, claims.parse_key_figures(claims.KEY_FIGURE_PREFIX + " " + line for line in key_figures(notebook))
+    return notebook, claims.stored_figures(notebook)
 
 
 def test_every_notebook_has_an_entry_and_every_entry_a_notebook():

@@ -85,8 +85,15 @@ def test_both_vocabularies_implement_the_interface():
     for vocabulary in (tokens.CharVocabulary("ab"), tokens.MelodyVocabulary([SCALE])):
         assert isinstance(vocabulary, tokens.Vocabulary)
         assert len(vocabulary) == vocabulary.size
-    with pytest.raises(NotImplementedError):
-        tokens.Vocabulary().encode("a")
+    with pytest.raises(TypeError, match="abstract"):   # the interface itself cannot be instantiated
+        tokens.Vocabulary()
+
+    class Partial(tokens.Vocabulary):
+        def encode(self, item):
+            return []
+
+    with pytest.raises(TypeError, match="decode"):      # nor a vocabulary missing part of it
+        Partial()
 
 
 def test_records_have_the_format_of_the_run_folders():

@@ -23,7 +23,7 @@ import nbformat
 
 from genai_tf import claims
 from genai_tf.machine import REFERENCE_GFLOPS
-from genai_tf.run_notebooks import DEFAULT_GLOB, key_figures
+from genai_tf.run_notebooks import DEFAULT_GLOB
 
 REPO = Path(__file__).resolve().parent.parent
 FULL_BUDGET_SECONDS = 600.0
@@ -63,7 +63,7 @@ def key_figures_table(notebooks):
     """Markdown lines: notebook, key figure, stored value, the full-mode claims on it."""
     lines = ["| notebook | key figure | stored value | claim checked (full mode) |", "|---|---|---|---|"]
     for stem, notebook in notebooks:
-        figures = claims.parse_key_figures(claims.KEY_FIGURE_PREFIX + " " + line for line in key_figures(notebook))
+        figures = claims.stored_figures(notebook)
         on = {}
         for claim in claims.CLAIMS.get(stem, ()):
             if claim.applies("full"):

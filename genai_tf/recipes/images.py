@@ -19,6 +19,7 @@ Example:
 (2000, 128)
 """
 
+import abc
 import math
 import time
 from pathlib import Path
@@ -108,9 +109,9 @@ class ImageRecipe(Recipe):
         """Compile ``model`` with its notebook's optimizer(s)."""
         model.compile()
 
+    @abc.abstractmethod
     def training_data(self, dataset="mnist_sample"):
         """The training split in the range and form the model trains on: (images,) or (images, labels)."""
-        raise NotImplementedError
 
     def train(self, amount, dataset="mnist_sample", model=None):
         """Train with the notebook's recipe for ``amount`` steps (GANs) or epochs (VAEs).
@@ -133,9 +134,9 @@ class ImageRecipe(Recipe):
         self.fit(model, arrays, amount)
         return model, time.perf_counter() - start
 
+    @abc.abstractmethod
     def fit(self, model, arrays, amount):
         """Run Keras ``fit`` for ``amount`` in :attr:`unit`."""
-        raise NotImplementedError
 
     def sample(self, model, n, seed=0):
         """``n`` images of a trained model, float32 (n, 28, 28, 1) in [0, 1] (:data:`SAMPLE_RANGE`)."""

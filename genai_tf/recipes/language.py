@@ -23,6 +23,7 @@ Example:
 (32, 0.005)
 """
 
+import abc
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -155,13 +156,13 @@ class LanguageRecipe(Recipe):
         )
         return keras.optimizers.Adam(schedule, beta_2=0.99, clipnorm=1.0)
 
+    @abc.abstractmethod
     def load_corpus(self, chorales=None):
         """The corpus of the recipe, split as its notebook splits it: a :class:`Corpus`."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def training_batches(self, corpus, batch_size, seed=0):
         """An endless ``tf.data`` stream of training batches and the number of steps in one epoch."""
-        raise NotImplementedError
 
     def train(self, amount, dataset=None, model=None, corpus=None):
         """Train with the notebook's recipe for ``amount`` epochs of :meth:`training_batches`: (model, seconds).
@@ -250,6 +251,7 @@ class LanguageRecipe(Recipe):
         batches, steps_per_epoch = self.training_batches(corpus, settings["batch_size"], seed=settings["seed"])
         return RunData(batches, steps_per_epoch, {"vocabulary": corpus.vocabulary.to_json()})
 
+    @abc.abstractmethod
     def run_corpus(self, settings):
         """The corpus of a run with these settings (see :meth:`load_corpus`).
 
@@ -257,7 +259,6 @@ class LanguageRecipe(Recipe):
             RunError: the data give too few windows for one batch of the
                 run's batch size, saying how many they give and what to pass.
         """
-        raise NotImplementedError
 
     def finish_settings(self, settings, target_steps):
         # The schedule spans the first target; an extended run continues at its final rate.

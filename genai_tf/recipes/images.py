@@ -113,13 +113,15 @@ class ImageRecipe(Recipe):
     def training_data(self, dataset="mnist_sample"):
         """The training split in the range and form the model trains on: (images,) or (images, labels)."""
 
-    def train(self, amount, dataset="mnist_sample", model=None):
+    def train(self, amount, dataset="mnist_sample", model=None, seed=0):
         """Train with the notebook's recipe for ``amount`` steps (GANs) or epochs (VAEs).
 
         Args:
             amount: positive int, in :attr:`unit`.
             dataset: a name :func:`genai_tf.datasets.load` knows.
             model: continue training this model instead of a new :meth:`build`.
+            seed: seed of a new model's initial weights and training noise and of the
+                batch order (the notebooks use 0).
 
         Returns:
             (model, seconds of training).
@@ -127,16 +129,17 @@ class ImageRecipe(Recipe):
         from genai_tf import config
 
         amount = validation.positive_int(amount, "amount")
-        model = self.build() if model is None else model
+        seed = validation.seed(seed)
+        model = self.build(seed=seed) if model is None else model
         arrays = self.training_data(dataset)
-        config.set_seed(0)
+        config.set_seed(seed)
         start = time.perf_counter()
-        self.fit(model, arrays, amount)
+        self.fit(model, arrays, amount, seed=seed)
         return model, time.perf_counter() - start
 
     @abc.abstractmethod
-    def fit(self, model, arrays, amount):
-        """Run Keras ``fit`` for ``amount`` in :attr:`unit`."""
+    def fit(self, model, arrays, amount, seed=0):
+        """Run Keras ``fit`` for ``amount`` in :attr:`unit`, the batches in an order set by ``seed``."""
 
     def sample(self, model, n, seed=0):
         """``n`` images of a trained model, float32 (n, 28, 28, 1) in [0, 1] (:data:`SAMPLE_RANGE`)."""
@@ -261,10 +264,10 @@ class GANRecipe(ImageRecipe):
 
         return (datasets.load(dataset, "train", pixel_range=(-1, 1))[0],)
 
-    def fit(self, model, arrays, amount):
+    def fit(self, model, arrays, amount, seed=0):
         from genai_tf import datasets, progress
 
-        batches = datasets.make_dataset(*arrays, batch_size=self.batch_size, seed=0, repeat=True)
+        batches = datasets.make_dataset(*arrays, batch_size=self.batch_size, seed=seed, repeat=True)
         model.fit(batches, epochs=1, steps_per_epoch=amount, shuffle=False, verbose=0,   # batches are shuffled
                   callbacks=[progress.bar(amount, self.title)])
 
@@ -306,9 +309,10 @@ class VAERecipe(ImageRecipe):
 
         return (datasets.load(dataset, "train", pixel_range=(0, 1), binarize=True)[0],)
 
-    def fit(self, model, arrays, amount):
-        from genai_tf import progress
+    def fit(self, model, arrays, amount, seed=0):
+        from genai_tf import config, progress
 
+        config.set_seed(seed)   # Keras shuffles the arrays with the global seed
         batches = amount * math.ceil(len(arrays[0]) / self.batch_size)
         model.fit(arrays[0], batch_size=self.batch_size, epochs=amount, shuffle=True, verbose=0,
                   callbacks=[progress.bar(batches, f"{self.title}, {amount} epochs", unit="batch")])

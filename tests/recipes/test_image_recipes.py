@@ -92,6 +92,21 @@ def test_train_takes_the_asked_number_of_steps_and_epochs_and_times_the_fit(monk
     assert int(vae.optimizer.iterations) == -(-4500 // 128)   # one epoch of the 4,500 training images
 
 
+def test_train_repeats_with_a_seed_and_a_seed_changes_the_weights_and_the_batch_order(monkeypatch):
+    def weights(seed):
+        gan, _ = recipes.get("mlp_gan").train(2, seed=seed)
+        return np.concatenate([np.ravel(w) for w in gan.generator.get_weights()])
+
+    assert np.array_equal(weights(0), weights(0))
+    assert not np.allclose(weights(0), weights(1))
+    orders = []   # the data order alone: the fit's batches are drawn with the seed passed
+    monkeypatch.setattr(images.GANRecipe, "fit", lambda self, model, arrays, amount, seed=0: orders.append(seed))
+    recipes.get("dcgan").train(1, seed=5)
+    assert orders == [5]
+    with pytest.raises(ValueError, match="seed"):
+        recipes.get("mlp_gan").train(1, seed=-1)
+
+
 def test_training_data_is_in_the_form_each_family_trains_on():
     (gan_images,) = recipes.get("dcgan").training_data()
     cgan_images, labels = recipes.get("conditional_gan").training_data()

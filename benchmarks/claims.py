@@ -458,9 +458,8 @@ def plus_minus(mean_and_sd, fmt):
 TABLE_HEADER = ("comparison", "seeds", "A mean ± sd", "B mean ± sd", "A - B mean ± sd", "claim", "agree")
 
 
-def table(record, names):
-    """The final table of the comparisons ``names`` in ``record``, then every seed's values; a string."""
-    lines, details = [], []
+def table_rows(record, names):
+    """Per row of the comparisons ``names`` in ``record``: (its cells under :data:`TABLE_HEADER`, its per-seed line)."""
     for name in names:
         comparison = COMPARISONS[name]
         entry = record["comparisons"].get(name, {"seeds": {}})
@@ -470,17 +469,33 @@ def table(record, names):
             op, threshold = row.claim(comparison.notebook)
             summary = row_summary(row, seeds, op, threshold)
             count = len(summary["seeds"])
-            lines.append((f"{name}: {row.label}", str(count), plus_minus(summary["a_mean_sd"], row.fmt),
-                          plus_minus(summary["b_mean_sd"], row.fmt), plus_minus(summary["difference_mean_sd"], row.fmt),
-                          f"A - B {op} {threshold:g}", f"{summary['agree']}/{count}"))
+            cells = (f"{name}: {row.label}", str(count), plus_minus(summary["a_mean_sd"], row.fmt),
+                     plus_minus(summary["b_mean_sd"], row.fmt), plus_minus(summary["difference_mean_sd"], row.fmt),
+                     f"A - B {op} {threshold:g}", f"{summary['agree']}/{count}")
             values = "; ".join(f"seed {seed}: {row.fmt.format(x)}, {row.fmt.format(y)}, {row.fmt.format(x - y)}"
                                for seed, x, y in zip(summary["seeds"], summary["a"], summary["b"]))
-            details.append(f"{name}: A = {row.a}, B = {row.b}; per seed (A, B, A - B): {values or 'none yet'}")
+            yield cells, f"{name}: A = {row.a}, B = {row.b}; per seed (A, B, A - B): {values or 'none yet'}"
+
+
+def table(record, names):
+    """The final table of the comparisons ``names`` in ``record``, then every seed's values; a string."""
+    rows = list(table_rows(record, names))
+    lines, details = [cells for cells, _ in rows], [detail for _, detail in rows]
     widths = [max(len(cells[i]) for cells in [TABLE_HEADER] + lines) for i in range(len(TABLE_HEADER))]
     text = [" | ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
             for cells in [TABLE_HEADER] + lines]
     text.insert(1, "-+-".join("-" * width for width in widths))
     return "\n".join(text + [""] + details)
+
+
+def markdown_table(record, names=None):
+    """The table of :func:`table` as Markdown lines (the README's), every comparison in ``record`` by default."""
+    names = [name for name in COMPARISONS if name in record["comparisons"]] if names is None else names
+    rows = list(table_rows(record, names))
+    cell = lambda text: text.replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(TABLE_HEADER) + " |", "|" + "---|" * len(TABLE_HEADER)]
+    lines += ["| " + " | ".join(cell(c) for c in cells) + " |" for cells, _ in rows]
+    return lines + [""] + [f"- {cell(detail)}" for _, detail in rows]
 
 
 # --- the record and the runs ----------------------------------------------------------------

@@ -133,6 +133,16 @@ def test_the_table_shows_means_sds_the_difference_and_the_agreement(claims, stan
                          "seed 1: 61.0, 69.0, -8.0; seed 2: 62.0, 68.0, -6.0")
 
 
+def test_the_markdown_table_has_the_same_cells_and_only_the_recorded_comparisons(claims, stand_ins, tmp_path):
+    record = claims.run(["04_dcgan"], [0, 1, 2], 1.0, tmp_path / "claims.json")
+    lines = claims.markdown_table(record)
+    assert lines[0] == "| comparison | seeds | A mean ± sd | B mean ± sd | A - B mean ± sd | claim | agree |"
+    assert lines[1] == "|---|---|---|---|---|---|---|"
+    assert lines[2] == "| 04_dcgan: FD (lower is better) | 3 | 61.0 ± 1.0 | 69.0 ± 1.0 | -8.0 ± 2.0 | A - B < 0 | 3/3 |"
+    assert lines[3] == "" and lines[4].startswith("- 04_dcgan: A = A, B = B; per seed (A, B, A - B): seed 0: 60.0")
+    assert len(lines) == 5
+
+
 def test_the_record_holds_figures_seconds_and_the_matmul_rate_around_each_seed(claims, stand_ins, tmp_path):
     out = tmp_path / "claims.json"
     claims.run(["04_dcgan"], [0, 1], 1.0, out)

@@ -56,8 +56,9 @@ def test_the_full_threshold_of_05_is_the_curriculums_and_quick_ones_are_above_ch
     by_figure = {claim.figure: claim for claim in claims.CLAIMS["05_conditional_gan"]}
     assert by_figure["conditional GAN, label agreement"].full == 0.90
     assert by_figure["conditional GAN, label agreement"].quick > 0.1   # chance for ten equally frequent digits
-    # An untrained generator gives about 0.1 of the real-image ratio (measured: 0.08-0.17), so 0.3 can fail.
-    assert by_figure["conditional GAN, smallest mode-seeking ratio relative to real images"].quick >= 0.3
+    # An untrained generator gives about 0.1 of the real-image ratio (measured: 0.08-0.17), so 0.2 can fail;
+    # the quick run's 150 steps with the projection discriminator reach 0.33.
+    assert by_figure["conditional GAN, smallest mode-seeking ratio relative to real images"].quick >= 0.2
     quick_05 = [c for c in claims.CLAIMS["05_conditional_gan"] if c.applies("quick")]
     quick_06 = [c for c in claims.CLAIMS["06_wgan_gp"] if c.applies("quick")]
     assert len(quick_05) == 4 and len(quick_06) == 1

@@ -17,9 +17,19 @@ spec.loader.exec_module(readme_tables)
 
 def test_the_readme_tables_are_what_the_stored_notebooks_give():
     current = (REPO / "README.md").read_text(encoding="utf-8")
-    assert current == readme_tables.generate(current, readme_tables.stored_notebooks()), (
-        "README.md differs from the stored notebooks: run `make readme-tables`"
-    )
+    wanted = readme_tables.generate(current, readme_tables.stored_notebooks(), readme_tables.claims_record())
+    assert current == wanted, "README.md differs from the stored notebooks or the claims record: run `make readme-tables`"
+
+
+def test_the_claims_section_is_the_benchmarks_table_of_the_record():
+    record = {"scale": 1.0, "comparisons": {"09_text": {"notebook": "09_autoregressive_text", "budget": {"epochs": 4},
+              "seeds": {str(seed): {"budget": {"epochs": 4}, "figures": {
+                  "held-out bits/char, Transformer": 1.9 + 0.01 * seed, "held-out bits/char, GRU": 2.1}}
+                  for seed in (0, 1)}}}}
+    lines = readme_tables.claims_table(record)
+    assert lines[0].startswith("| comparison | seeds |") and lines[2].startswith("| 09_text: ")
+    assert "| 2 | 1.905 ± 0.007 | 2.100 ± 0.000 | -0.195 ± 0.007 |" in lines[2] and lines[2].endswith("| 2/2 |")
+    assert readme_tables.claims_table(None)[0].startswith("No multi-seed record is committed yet")
 
 
 def _notebook(lines, seconds, before, after):
@@ -44,4 +54,4 @@ def test_the_tables_show_each_figure_with_its_claim_and_times_scaled_by_the_mean
 
 def test_a_readme_without_the_markers_is_named():
     with pytest.raises(ValueError, match="README.md has no generated section 'key-figures'"):
-        readme_tables.generate("no markers here", [])
+        readme_tables.generate("no markers here", [], None)

@@ -10,12 +10,17 @@ hand: every stored notebook's key figures (the ``[key figure]`` lines of its
 full-mode run) beside the claims that :mod:`genai_tf.claims` checks on them,
 and each notebook's stored wall time, the matmul GFLOP/s of the machine that
 stored it, and that time scaled to the reference machine
-(:func:`genai_tf.machine.to_reference`) against the 10-minute budget.
-``tests/test_readme_tables.py`` fails when the README and the notebooks differ.
+(:func:`genai_tf.machine.to_reference`) against the 10-minute budget. A third
+section is the multi-seed table of ``benchmarks/claims.py`` from its committed
+record, ``benchmarks/results/claims.json`` (``make claims`` writes it).
+``tests/test_readme_tables.py`` fails when the README and the notebooks or the
+record differ.
 """
 
 import argparse
 import difflib
+import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -28,7 +33,8 @@ from genai_tf.run_notebooks import DEFAULT_GLOB
 REPO = Path(__file__).resolve().parent.parent
 FULL_BUDGET_SECONDS = 600.0
 RUN_BUDGET_SECONDS = 90 * 60.0
-SECTIONS = ("key-figures", "budgets")
+SECTIONS = ("key-figures", "budgets", "claims")
+CLAIMS_RECORD = REPO / "benchmarks" / "results" / "claims.json"
 
 
 def markers(section):
@@ -102,9 +108,26 @@ def budget_table(notebooks):
     return lines
 
 
-def generate(readme_text, notebooks):
-    """``readme_text`` with every generated section rebuilt from ``notebooks``."""
-    tables = {"key-figures": key_figures_table(notebooks), "budgets": budget_table(notebooks)}
+def claims_record(path=CLAIMS_RECORD):
+    """The committed record of ``benchmarks/claims.py``, or None when there is none."""
+    path = Path(path)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def claims_table(record):
+    """Markdown lines: ``benchmarks/claims.py``'s table of ``record`` (a line saying so when there is none)."""
+    if record is None:
+        return [f"No multi-seed record is committed yet ({CLAIMS_RECORD.relative_to(REPO)}; `make claims`)."]
+    spec = importlib.util.spec_from_file_location("benchmark_claims", REPO / "benchmarks" / "claims.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.markdown_table(record)
+
+
+def generate(readme_text, notebooks, record=None):
+    """``readme_text`` with every generated section rebuilt from ``notebooks`` and the claims ``record``."""
+    tables = {"key-figures": key_figures_table(notebooks), "budgets": budget_table(notebooks),
+              "claims": claims_table(record)}
     for section in SECTIONS:
         begin, end = markers(section)
         if begin not in readme_text or end not in readme_text:
@@ -121,7 +144,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     path = REPO / "README.md"
     current = path.read_text(encoding="utf-8")
-    wanted = generate(current, stored_notebooks())
+    wanted = generate(current, stored_notebooks(), claims_record())
     if args.check:
         if current != wanted:
             sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), wanted.splitlines(True),

@@ -16,13 +16,24 @@ def build_conditional_generator(latent_dim, num_classes, image_shape=(28, 28, 1)
     return build_dcgan_generator(latent_dim, image_shape, width, extra_inputs=(label, one_hot))
 
 
-def build_conditional_discriminator(num_classes, image_shape=(28, 28, 1), width=64, spectral_norm=False, dropout=0.3):
-    """[image, label] -> logit: the label's one-hot code becomes num_classes constant input channels."""
+def build_conditional_discriminator(
+    num_classes, image_shape=(28, 28, 1), width=64, spectral_norm=False, dropout=0.3, projection=True
+):
+    """[image, label] -> logit: the label's one-hot code becomes num_classes constant input channels.
+
+    Formula (``projection``, Miyato & Koyama 2018, https://arxiv.org/abs/1802.05637):
+        D(x, y) = w . phi(x) + b + e_y . phi(x)
+    with phi(x) the flattened features of (image, label planes) and e_y a
+    learned vector per label: the label also meets the features where they
+    are richest, not only the pixels.
+    """
     label = keras.Input((), dtype="int32", name="label")
     one_hot = keras.layers.CategoryEncoding(num_tokens=num_classes, output_mode="one_hot")(label)
     planes = keras.layers.Reshape((1, 1, num_classes))(one_hot)
     planes = keras.layers.UpSampling2D(size=(image_shape[0], image_shape[1]))(planes)
-    return build_dcgan_discriminator(image_shape, width, spectral_norm, dropout, extra_inputs=(label, planes))
+    return build_dcgan_discriminator(
+        image_shape, width, spectral_norm, dropout, extra_inputs=(label, planes), projection=num_classes if projection else 0
+    )
 
 
 @keras.saving.register_keras_serializable(package="genai_tf")
@@ -42,25 +53,30 @@ class ConditionalGAN(AdversarialModel):
         image_shape: (28, 28, channels), images in [-1, 1].
         width: channel width of both networks.
         dropout: dropout rate in the discriminator.
+        projection: add the projection term e_y . phi(x) to the discriminator's
+            logit (:func:`build_conditional_discriminator`).
         spectral_norm: spectrally normalise the discriminator.
         seed: seed of the training noise.
     """
 
-    def __init__(self, latent_dim=100, num_classes=10, image_shape=(28, 28, 1), width=64, dropout=0.3, **kwargs):
+    def __init__(
+        self, latent_dim=100, num_classes=10, image_shape=(28, 28, 1), width=64, dropout=0.3, projection=True, **kwargs
+    ):
         self.width = int(width)
         self.dropout = float(dropout)
+        self.projection = bool(projection)
         super().__init__(latent_dim=latent_dim, image_shape=image_shape, num_classes=num_classes, **kwargs)
 
     def build_networks(self):
         return (
             build_conditional_generator(self.latent_dim, self.num_classes, self.image_shape, self.width),
             build_conditional_discriminator(
-                self.num_classes, self.image_shape, self.width, self.spectral_norm, self.dropout
+                self.num_classes, self.image_shape, self.width, self.spectral_norm, self.dropout, self.projection
             ),
         )
 
     def get_config(self):
-        return {**super().get_config(), "width": self.width, "dropout": self.dropout}
+        return {**super().get_config(), "width": self.width, "dropout": self.dropout, "projection": self.projection}
 
     def checked_batch(self, data):
         """``data`` with its labels checked in the graph: integers in [0, num_classes), else the step fails.

@@ -47,7 +47,8 @@ def build_dcgan_generator(latent_dim, image_shape=(28, 28, 1), width=64, name="g
 
 
 def build_dcgan_discriminator(
-    image_shape=(28, 28, 1), width=64, spectral_norm=False, dropout=0.0, name="discriminator", extra_inputs=()
+    image_shape=(28, 28, 1), width=64, spectral_norm=False, dropout=0.0, name="discriminator", extra_inputs=(),
+    projection=0,
 ):
     """image -> Conv(w, 4, stride 2), LeakyReLU -> Conv(2w, 4, stride 2), LeakyReLU -> Dense 1 (a logit).
 
@@ -62,6 +63,11 @@ def build_dcgan_discriminator(
         name: model name.
         extra_inputs: (inputs, tensor of shape (batch, 28, 28, k)) concatenated
             to the image as extra channels, for the conditional discriminator.
+        projection: for a conditional discriminator, the number of classes
+            of a projection term (0 for none): the logit gains e_y . phi(x),
+            a learned vector per label (``label_projection``, an Embedding)
+            dotted with the flattened features phi(x); ``extra_inputs[0]`` is
+            then the int label input.
 
     Returns:
         A functional ``keras.Model``, output (batch, 1), logits/scores (no sigmoid).
@@ -78,8 +84,11 @@ def build_dcgan_discriminator(
         x = keras.layers.LeakyReLU(0.2)(x)
         if dropout:
             x = keras.layers.Dropout(dropout)(x)
-    x = keras.layers.Flatten()(x)
+    x = keras.layers.Flatten(name="features")(x)
     logits = maybe_spectral(keras.layers.Dense(1), spectral_norm)(x)
+    if projection:
+        embedded = keras.layers.Embedding(projection, x.shape[-1], name="label_projection")(extra_inputs[0])
+        logits = keras.layers.Add()([logits, keras.layers.Dot(axes=-1)([embedded, x])])
     return keras.Model(inputs if extra_inputs else image, logits, name=name)
 
 

@@ -16,7 +16,7 @@ Example:
 >>> [recipes.get(name).unit for name in ("dcgan", "conv_vae")]
 ['steps', 'epochs']
 >>> recipes.get("wgan_gp").full_amount, recipes.get("conv_vae").batch_size
-(2000, 128)
+(1500, 128)
 """
 
 import abc
@@ -72,6 +72,8 @@ class ImageRecipe(Recipe):
         full_amount: the notebook's full-mode length, in :attr:`unit`.
         quick_amount: its quick-mode length, in :attr:`unit`.
         model_class: the name of the class in :mod:`genai_tf.models`.
+        learning_rate: the Adam learning rate of a GAN's two optimizers (beta_1 = 0.5);
+            None keeps the model's own ``compile`` defaults.
         model_kwargs: its constructor's arguments besides ``latent_dim`` and ``seed``.
     """
 
@@ -84,8 +86,10 @@ class ImageRecipe(Recipe):
     min_evaluation_samples = MIN_EVALUATION_SAMPLES
     latent_dim = 100
 
-    def __init__(self, name, title, notebook, full_amount, model_class, quick_amount=1, **model_kwargs):
+    def __init__(self, name, title, notebook, full_amount, model_class, quick_amount=1, learning_rate=None,
+                 **model_kwargs):
         self.name, self.title, self.notebook = name, title, notebook
+        self.learning_rate = learning_rate
         self.full_amount, self.quick_amount = full_amount, quick_amount
         self.model_class, self.model_kwargs = model_class, model_kwargs
 
@@ -271,6 +275,16 @@ class GANRecipe(ImageRecipe):
         model.fit(batches, epochs=1, steps_per_epoch=amount, shuffle=False, verbose=0,   # batches are shuffled
                   callbacks=[progress.bar(amount, self.title)])
 
+    def compile(self, model):
+        """Compile ``model``: Adam(learning_rate, beta_1 = 0.5) for both networks, or the model's defaults."""
+        import keras
+
+        if self.learning_rate is None:
+            model.compile()
+        else:
+            model.compile(d_optimizer=keras.optimizers.Adam(self.learning_rate, beta_1=0.5),
+                          g_optimizer=keras.optimizers.Adam(self.learning_rate, beta_1=0.5))
+
     def optimizers(self, model):
         return {"g_optimizer": model.g_optimizer, "d_optimizer": model.d_optimizer}
 
@@ -327,9 +341,10 @@ class VAERecipe(ImageRecipe):
 
 RECIPES = (
     GANRecipe("mlp_gan", "MLP GAN", "03_gan_mnist", 8000, "GAN", quick_amount=150),
-    GANRecipe("dcgan", "DCGAN", "04_dcgan", 7200, "DCGAN", quick_amount=40, width=32, dropout=0.3),
+    GANRecipe("dcgan", "DCGAN", "04_dcgan", 7600, "DCGAN", quick_amount=40, learning_rate=5e-4, width=32,
+              dropout=0.0),
     ConditionalGANRecipe("conditional_gan", "conditional DCGAN", "05_conditional_gan", 5000, "ConditionalGAN",
-                         quick_amount=150, num_classes=10, width=32, dropout=0.0),
+                         quick_amount=150, num_classes=10, width=32, dropout=0.0, projection=True),
     GANRecipe("wgan_gp", "WGAN-GP", "06_wgan_gp", 1500, "WGANGP", quick_amount=10, n_critic=5, gp_weight=10.0),
     VAERecipe("mlp_vae", "MLP VAE", "07_vae_elbo", 30, "VAE", quick_amount=2, architecture="mlp",
               likelihood="bernoulli", hidden_units=(512, 256)),

@@ -9,7 +9,7 @@ Example:
 >>> recipes.names("image")
 ('mlp_gan', 'dcgan', 'conditional_gan', 'wgan_gp', 'mlp_vae', 'conv_vae')
 >>> recipes.get("dcgan").notebook, recipes.get("dcgan").unit, recipes.get("dcgan").full_amount
-('04_dcgan', 'steps', 8000)
+('04_dcgan', 'steps', 7600)
 """
 
 from genai_tf.recipes.base import Recipe

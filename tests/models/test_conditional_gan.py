@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import keras
 import tensorflow as tf
 
 import genai_tf
@@ -76,3 +77,25 @@ def test_conditional_networks_use_the_label():
     noise = np.repeat(RNG.standard_normal((1, 4)).astype("float32"), 10, axis=0)
     images = np.asarray(generator([noise, np.arange(10, dtype="int32")], training=False)).reshape(10, -1)
     assert min(np.abs(images[i] - images[j]).max() for i in range(10) for j in range(i)) > 1e-4
+
+
+def test_the_projection_term_is_the_label_vector_dotted_with_the_features():
+    # D(x, y) = w . phi(x) + b + e_y . phi(x): with the label planes zeroed out of the first convolution
+    # phi does not depend on y, so D(x, y1) - D(x, y2) = (e_y1 - e_y2) . phi(x), computed here by hand.
+    genai_tf.set_seed(0)
+    discriminator = build_conditional_discriminator(10, width=4)
+    first = next(layer for layer in discriminator.layers if isinstance(layer, keras.layers.Conv2D))
+    kernel, bias = first.get_weights()
+    kernel[:, :, 1:, :] = 0.0                                   # input channel 0 is the image, 1-10 the planes
+    first.set_weights([kernel, bias])
+    features = keras.Model(discriminator.inputs, discriminator.get_layer("features").output)
+    table = discriminator.get_layer("label_projection").get_weights()[0]   # (10, features)
+    image = IMAGES[:2]
+    labels_1, labels_2 = np.array([2, 7], "int32"), np.array([5, 5], "int32")
+    phi = np.asarray(features([image, labels_1], training=False))
+    np.testing.assert_allclose(phi, np.asarray(features([image, labels_2], training=False)), rtol=1e-6)
+    by_hand = np.sum((table[labels_1] - table[labels_2]) * phi, axis=1)
+    difference = np.ravel(discriminator([image, labels_1], training=False) - discriminator([image, labels_2]))
+    np.testing.assert_allclose(difference, by_hand, rtol=1e-4, atol=1e-5)
+    without = build_conditional_discriminator(10, width=4, projection=False)
+    assert "label_projection" not in [layer.name for layer in without.layers]

@@ -33,7 +33,7 @@ def test_every_image_recipe_names_its_notebook_and_unit():
         assert (NOTEBOOKS / f"{recipe.notebook}.ipynb").exists(), recipe.notebook
         gan = isinstance(recipe, images.GANRecipe)
         assert (recipe.unit, recipe.batch_size, recipe.latent_dim) == (("steps", 64, 100) if gan else ("epochs", 128, 16))
-    assert [recipes.get(key).full_amount for key in IMAGE_MODELS] == [8000, 7200, 5000, 1500, 30, 10]
+    assert [recipes.get(key).full_amount for key in IMAGE_MODELS] == [8000, 7600, 5000, 1500, 30, 10]
     assert [recipes.get(key).amount("quick") for key in IMAGE_MODELS] == [150, 40, 150, 10, 2, 1]
     assert all(recipes.get(key).amount("full") == recipes.get(key).full_amount for key in IMAGE_MODELS)
 
@@ -42,8 +42,8 @@ def test_every_image_recipe_names_its_notebook_and_unit():
     "key, cls, attributes",
     [
         ("mlp_gan", GAN, {"latent_dim": 100}),
-        ("dcgan", DCGAN, {"latent_dim": 100}),
-        ("conditional_gan", ConditionalGAN, {"latent_dim": 100, "num_classes": 10}),
+        ("dcgan", DCGAN, {"latent_dim": 100, "width": 32, "dropout": 0.0}),
+        ("conditional_gan", ConditionalGAN, {"latent_dim": 100, "num_classes": 10, "width": 32, "projection": True}),
         ("wgan_gp", WGANGP, {"latent_dim": 100, "n_critic": 5, "gp_weight": 10.0}),
         ("mlp_vae", VAE, {"latent_dim": 16, "architecture": "mlp", "hidden_units": (512, 256)}),
         ("conv_vae", VAE, {"latent_dim": 16, "architecture": "conv"}),
@@ -58,6 +58,13 @@ def test_build_follows_the_notebook_recipe(key, cls, attributes):
     assert recipes.get(key).build(latent_dim=7).latent_dim == 7
     with pytest.raises(ValueError, match="latent_dim must be a positive integer or None. Received: latent_dim=0"):
         recipes.get(key).build(latent_dim=0)
+
+
+@pytest.mark.parametrize(("key", "rate"), [("mlp_gan", 2e-4), ("dcgan", 5e-4), ("conditional_gan", 2e-4)])
+def test_each_gan_trains_with_its_notebooks_learning_rate_and_beta_1(key, rate):
+    gan = recipes.get(key).build()
+    for optimizer in (gan.g_optimizer, gan.d_optimizer):
+        assert float(optimizer.learning_rate) == pytest.approx(rate) and optimizer.beta_1 == 0.5
 
 
 def test_optimizers_are_the_checkpointed_ones():

@@ -147,9 +147,13 @@ def test_same_optimizer_twice_is_rejected():
 @pytest.mark.parametrize("name", ["GAN", "DCGAN", "ConditionalGAN", "WGANGP"])
 def test_discriminators_output_raw_scores_with_no_sigmoid(name):
     # With the last kernel zeroed the output is the last bias itself: 5 and -5
-    # come out as 5 and -5 (a sigmoid would give 0.993 and 0.007).
+    # come out as 5 and -5 (a sigmoid would give 0.993 and 0.007). The conditional
+    # discriminator's projection term is zeroed too (its table of label vectors).
     model = SMALL_MODELS[name]()
-    last = model.discriminator.layers[-1]
+    last = [layer for layer in model.discriminator.layers if isinstance(layer, keras.layers.Dense)][-1]
+    for layer in model.discriminator.layers:
+        if layer.name == "label_projection":
+            layer.embeddings.assign(tf.zeros_like(layer.embeddings))
     inputs = IMAGES[:4] if name != "GAN" else IMAGES[:4, :4, :4]
     inputs = [inputs, LABELS[:4]] if name == "ConditionalGAN" else inputs
     last.kernel.assign(tf.zeros_like(last.kernel))

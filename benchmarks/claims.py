@@ -4,8 +4,9 @@ Usage: python benchmarks/claims.py [--comparisons 04_dcgan 09_text ...] [--seeds
                                    [--scale F] [--out PATH]
 
 Each notebook trains its two contenders once, with seed 0. This script trains
-them with each seed on the notebook's full-mode budget (seed 0 is the
-notebook's run) and prints per comparison figure A, figure B, their difference
+them with each seed on the notebook's full-mode budget (through the recipes'
+``fit``, so seed 0 uses the notebook's seed but not always its training loop,
+and its figures need not be the stored ones) and prints per comparison figure A, figure B, their difference
 (mean and sd of the per-seed differences) and how many seeds agree with the
 claim: 04_dcgan (FD to the held-out images, DCGAN vs MLP GAN), 08_vae (held-out
 ELBO, the recipe's conv VAE vs the TF tutorial's CVAE architecture), 09_text

@@ -154,19 +154,6 @@ class Comparison:
     rows: tuple
 
 
-def train_recipe(key, amount, seed, arrays):
-    """Build the recipe ``key``'s model with ``seed`` and fit it as the recipe does: (model, seconds)."""
-    import genai_tf
-
-    recipe = recipes.get(key)
-    genai_tf.set_seed(seed)
-    model = recipe.build(seed=seed)
-    genai_tf.set_seed(seed)
-    start = time.perf_counter()
-    recipe.fit(model, arrays, amount, seed=seed)
-    return model, time.perf_counter() - start
-
-
 def held_out_features():
     """(the evaluation classifier, its features of the dataset's held-out images in [-1, 1])."""
     from genai_tf import classifier, datasets
@@ -195,8 +182,7 @@ def run_04(budget, seed):
     evaluation, test_features = held_out_features()
     figures = {}
     for key, name in (("dcgan", "DCGAN"), ("mlp_gan", "MLP GAN")):
-        recipe = recipes.get(key)
-        gan, seconds = train_recipe(key, budget[f"{key}_steps"], seed, recipe.training_data(DATASET))
+        gan, seconds = recipes.get(key).train(budget[f"{key}_steps"], DATASET, seed=seed)
         figures[f"FD, {name}"] = frechet_distance(gan, budget["samples"], seed, evaluation, test_features)
         figures[f"training seconds, {name}"] = seconds
     return figures

@@ -134,7 +134,9 @@ class ImageRecipe(Recipe):
 
         amount = validation.positive_int(amount, "amount")
         seed = validation.seed(seed)
-        model = self.build(seed=seed) if model is None else model
+        if model is None:
+            config.set_seed(seed)   # the initial weights come from the global seed
+            model = self.build(seed=seed)
         arrays = self.training_data(dataset)
         config.set_seed(seed)
         start = time.perf_counter()

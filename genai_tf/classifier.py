@@ -409,9 +409,12 @@ def classifier_features(images, classifier=None, batch_size=500):
     images = _checked_images(images)
     batch_size = positive_int(batch_size, "batch_size")
     classifier = _classifier_or_default(classifier)
+    if len(images) == 0:
+        # Not passed through the network: oneDNN's convolution on some CPUs (AVX-512) returns an
+        # empty batch in the wrong shape, which the next layer's bias cannot broadcast against.
+        return np.zeros((0, classifier.layers[-1].kernel.shape[0]), np.float64)
     features = []
-    # One pass at least, so that no images give a (0, 128) array.
-    for start in range(0, max(len(images), 1), batch_size):
+    for start in range(0, len(images), batch_size):
         x = keras.ops.convert_to_tensor(images[start : start + batch_size])
         for layer in classifier.layers[:-1]:
             x = layer(x, training=False)

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from genai_tf.validation import image_batch, positive_int
+from genai_tf.validation import image_batch, positive_int, value_errors_from_graph_checks
 
 
 class SeedStateMixin:
@@ -53,6 +53,30 @@ class OptimizerStateMixin:
     def compile_from_config(self, config):
         self.compile(optimizer=keras.optimizers.deserialize(config["optimizer"]))
         self.optimizer.build(self.trainable_variables)
+
+
+class CheckedFitMixin:
+    """``fit`` and ``evaluate`` with the inputs checked: up front for arrays, in each step for a dataset.
+
+    A model implements ``checked_input(x)`` (``x`` as it is or as an array,
+    ``ValueError`` when an array is wrong) and checks each batch in its
+    ``train_step``/``test_step``; a failed in-step check comes back as the
+    same ``ValueError`` (:func:`genai_tf.validation.value_errors_from_graph_checks`).
+    A dataset is not read ahead (peeking at a shuffled dataset would change
+    its order); under XLA (``jit_compile=True``) the in-step check is skipped.
+    """
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit`` with the inputs checked (up front for arrays, in each step for a dataset)."""
+        x = self.checked_input(x)
+        with value_errors_from_graph_checks():
+            return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.evaluate``, with the inputs checked as in :meth:`fit`."""
+        x = self.checked_input(x)
+        with value_errors_from_graph_checks():
+            return super().evaluate(x, y, *args, **kwargs)
 
 
 class ImageGenerativeModel(SeedStateMixin, keras.Model):

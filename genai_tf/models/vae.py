@@ -15,14 +15,13 @@ import tensorflow as tf
 
 from genai_tf import losses
 from genai_tf.distribute import GlobalBatch
-from genai_tf.models.base import ImageGenerativeModel, OptimizerStateMixin
+from genai_tf.models.base import CheckedFitMixin, ImageGenerativeModel, OptimizerStateMixin
 from genai_tf.validation import (
     float_in,
     graph_checked,
     image_shape_28x28,
     one_of,
     positive_int,
-    value_errors_from_graph_checks,
 )
 
 ARCHITECTURES = ("mlp", "conv")
@@ -108,7 +107,7 @@ def build_decoder(latent_dim, image_shape=(28, 28, 1), architecture="mlp", hidde
 
 
 @keras.saving.register_keras_serializable(package="genai_tf")
-class VAE(OptimizerStateMixin, ImageGenerativeModel):
+class VAE(CheckedFitMixin, OptimizerStateMixin, ImageGenerativeModel):
     """Variational autoencoder trained on the negative ELBO, with beta and KL annealing.
 
     Formula (per example, in nats):
@@ -293,7 +292,7 @@ class VAE(OptimizerStateMixin, ImageGenerativeModel):
         message = self.PIXEL_RANGE_ERROR.format("a batch with pixels in [{}, {}]")
         return graph_checked(images, in_range, message, tf.reduce_min(images), tf.reduce_max(images))
 
-    def _checked_input(self, x):
+    def checked_input(self, x):
         """``x`` as an array when it is a list; arrays and eager tensors checked up front (shape, range)."""
         if isinstance(x, list):
             try:
@@ -306,28 +305,6 @@ class VAE(OptimizerStateMixin, ImageGenerativeModel):
         if isinstance(x, (np.ndarray, tf.Tensor)):
             self.check_images(x)
         return x
-
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """``keras.Model.fit``, with the images checked: up front for arrays, in each step otherwise.
-
-        A list of images is converted with ``np.asarray``. A NumPy array or
-        an eager tensor is checked before training (shape, and range for a
-        Bernoulli decoder); any other input (a ``tf.data.Dataset``, a
-        generator) is checked batch by batch inside ``train_step``, and a
-        batch outside [0, 1] stops training with the same ``ValueError``
-        (the dataset is not read ahead: peeking at a shuffled dataset would
-        change its order). Under XLA (``jit_compile=True``) the in-step check
-        is skipped.
-        """
-        x = self._checked_input(x)
-        with value_errors_from_graph_checks():
-            return super().fit(x, y, *args, **kwargs)
-
-    def evaluate(self, x=None, y=None, *args, **kwargs):
-        """``keras.Model.evaluate``, with the images checked as in :meth:`fit`."""
-        x = self._checked_input(x)
-        with value_errors_from_graph_checks():
-            return super().evaluate(x, y, *args, **kwargs)
 
     # -- the model ---------------------------------------------------------------------------
 

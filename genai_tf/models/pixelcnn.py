@@ -484,7 +484,7 @@ class PixelCNN(CheckedFitMixin, SeedStateMixin, OptimizerStateMixin, keras.Model
     def _window_rows(self):
         return min(self.image_shape[0], self.context_rows + 1)
 
-    def _pixel_logit(self, images, row, column):
+    def pixel_logit(self, images, row, column):
         """Logit of pixel (row, column) of each image, (batch,), from the rows the pixel can see.
 
         Equal to ``self(images)[:, row, column, 0]``: the window's top rows
@@ -498,7 +498,7 @@ class PixelCNN(CheckedFitMixin, SeedStateMixin, OptimizerStateMixin, keras.Model
 
     def _sample_step(self, images, noise, row, column, temperature):
         """Draw pixel (row, column) of every image from p(x_i | x_<i) and write it in; returns the images."""
-        logit = self._pixel_logit(images, row, column)
+        logit = self.pixel_logit(images, row, column)
         pixel = tf.cast(noise[:, row, column, 0] < tf.sigmoid(logit / temperature), images.dtype)
         height, width, _ = self.image_shape
         where = tf.reshape(tf.one_hot(row * width + column, height * width, dtype=images.dtype), (1, height, width, 1))

@@ -110,7 +110,7 @@ def test_the_sampler_window_gives_the_full_image_logits():
     model = _tiny()
     logits = model(BINARY).numpy()
     for row, column in [(0, 0), (2, 9), (5, 27), (6, 0), (14, 14), (27, 27)]:
-        window = model._pixel_logit(tf.constant(BINARY), tf.constant(row), tf.constant(column)).numpy()
+        window = model.pixel_logit(tf.constant(BINARY), tf.constant(row), tf.constant(column)).numpy()
         np.testing.assert_allclose(window, logits[:, row, column, 0], atol=1e-6)
 
 

@@ -55,3 +55,12 @@ def test_the_tables_show_each_figure_with_its_claim_and_times_scaled_by_the_mean
 def test_a_readme_without_the_markers_is_named():
     with pytest.raises(ValueError, match="README.md has no generated section 'key-figures'"):
         readme_tables.generate("no markers here", [], None)
+
+
+def test_the_likelihood_section_lists_the_likelihood_table_figures_in_order():
+    notebooks = [("15_flows", _notebook(["likelihood table, PixelCNN, exact NLL (nats/image): 85.2",
+                                         "FD, DCGAN: 61.4", "likelihood table, conv VAE, -ELBO, a bound (nats/image): 96.0"],
+                                        60.0, 100.0, 100.0))]
+    assert readme_tables.likelihood_table(notebooks)[2:] == [
+        "| PixelCNN | exact NLL (nats/image) | 85.2 | 15 |", "| conv VAE | -ELBO, a bound (nats/image) | 96.0 | 15 |"]
+    assert readme_tables.likelihood_table(notebooks[:0]) == ["No stored notebook prints the likelihood table yet."]

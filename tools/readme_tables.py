@@ -12,7 +12,9 @@ and each notebook's stored wall time, the matmul GFLOP/s of the machine that
 stored it, and that time scaled to the reference machine
 (:func:`genai_tf.machine.to_reference`) against the 10-minute budget. A third
 section is the multi-seed table of ``benchmarks/claims.py`` from its committed
-record, ``benchmarks/results/claims.json`` (``make claims`` writes it).
+record, ``benchmarks/results/claims.json`` (``make claims`` writes it). A
+fourth is the curriculum's likelihood table, the ``likelihood table, ...``
+key figures that notebook 15 prints.
 ``tests/test_readme_tables.py`` fails when the README and the notebooks or the
 record differ.
 """
@@ -33,7 +35,8 @@ from genai_tf.run_notebooks import DEFAULT_GLOB
 REPO = Path(__file__).resolve().parent.parent
 FULL_BUDGET_SECONDS = 600.0
 RUN_BUDGET_SECONDS = 90 * 60.0
-SECTIONS = ("key-figures", "budgets", "claims")
+SECTIONS = ("key-figures", "budgets", "claims", "likelihood")
+LIKELIHOOD_PREFIX = "likelihood table, "   # key figures "likelihood table, MODEL, QUANTITY (unit)" of notebook 15
 CLAIMS_RECORD = REPO / "benchmarks" / "results" / "claims.json"
 
 
@@ -124,10 +127,27 @@ def claims_table(record):
     return module.markdown_table(record)
 
 
+def likelihood_table(notebooks):
+    """Markdown lines: every ``likelihood table, MODEL, QUANTITY`` key figure of the stored notebooks, in order.
+
+    Notebook 15 prints one such figure per row of the curriculum's likelihood
+    table; a stored set without them gives a line saying so.
+    """
+    rows = [(stem, name[len(LIKELIHOOD_PREFIX):], text) for stem, notebook in notebooks
+            for name, text in claims.stored_figures(notebook).items() if name.startswith(LIKELIHOOD_PREFIX)]
+    if not rows:
+        return ["No stored notebook prints the likelihood table yet."]
+    lines = ["| model | quantity | held-out value | notebook |", "|---|---|---|---|"]
+    for stem, name, text in rows:
+        model, _, quantity = name.partition(", ")
+        lines.append(f"| {_cell(model)} | {_cell(quantity)} | {_cell(text)} | {stem[:2]} |")
+    return lines
+
+
 def generate(readme_text, notebooks, record=None):
     """``readme_text`` with every generated section rebuilt from ``notebooks`` and the claims ``record``."""
     tables = {"key-figures": key_figures_table(notebooks), "budgets": budget_table(notebooks),
-              "claims": claims_table(record)}
+              "claims": claims_table(record), "likelihood": likelihood_table(notebooks)}
     for section in SECTIONS:
         begin, end = markers(section)
         if begin not in readme_text or end not in readme_text:

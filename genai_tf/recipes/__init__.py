@@ -13,11 +13,11 @@ Example:
 (('mlp_gan', 'dcgan', 'conditional_gan'), ('bach_chorales',))
 """
 
-from genai_tf.recipes import classifier, images, language
+from genai_tf.recipes import classifier, images, language, likelihood
 from genai_tf.recipes.base import Option, Recipe, RunData, RunError, StateMismatchError
 from genai_tf.recipes.registry import datasets, families, get, names, options, recipes, register, takers, unregister
 
-for _recipe in (*images.RECIPES, *language.RECIPES, classifier.ClassifierRecipe()):
+for _recipe in (*images.RECIPES, *likelihood.RECIPES, *language.RECIPES, classifier.ClassifierRecipe()):
     register(_recipe)
 
 __all__ = [

@@ -208,7 +208,7 @@ class ImageRecipe(Recipe):
 
     def write_samples(self, model, state, folder, stem, num_samples, seed=0, **options):
         """A grid ``stem.png`` and ``stem.npy``: float32 (num_samples, 28, 28, 1) in [-1, 1], the classifier's range."""
-        images = to_classifier_range(self.sample(model, num_samples, seed=seed))
+        images = to_classifier_range(self.sample(model, num_samples, seed=seed, **options))
         png = save_grid(images, Path(folder) / f"{stem}.png")
         npy = Path(folder) / f"{stem}.npy"
         np.save(npy, images)
@@ -255,6 +255,8 @@ SCORE_ROWS = (
     ("min_fraction", "smallest class share", "{:.3f}"),
     ("label_agreement", "label agreement", "{:.3f}"),
     ("held_out_elbo_nats", "held-out ELBO (nats)", "{:.1f}"),
+    ("held_out_nll_nats", "held-out NLL, exact (nats)", "{:.1f}"),
+    ("held_out_bits_per_dim", "held-out bits/dim (8-bit, dequantised)", "{:.3f}"),
 )
 
 
@@ -308,22 +310,20 @@ class ConditionalGANRecipe(GANRecipe):
         return {"label_agreement": metrics.label_agreement(requested, evaluation.predict_classes(images, classifier))}
 
 
-class VAERecipe(ImageRecipe):
-    """A VAE of notebooks 07-08: trained in epochs on binarised images; samples are its Bernoulli means."""
+class EpochRecipe(ImageRecipe):
+    """An image model trained in epochs of Keras ``fit`` on one array of images, shuffled with the seed.
+
+    The VAEs (:class:`VAERecipe`) and the exact-likelihood models of notebooks
+    14-15 (:mod:`genai_tf.recipes.likelihood`) train this way.
+    """
 
     unit = "epochs"
     batch_size = 128
-    latent_dim = 16
 
     def compile(self, model):
         import keras
 
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
-
-    def training_data(self, dataset="mnist_sample"):
-        from genai_tf import datasets
-
-        return (datasets.load(dataset, "train", pixel_range=(0, 1), binarize=True)[0],)
 
     def fit(self, model, arrays, amount, seed=0):
         from genai_tf import config, progress
@@ -332,6 +332,17 @@ class VAERecipe(ImageRecipe):
         batches = amount * math.ceil(len(arrays[0]) / self.batch_size)
         model.fit(arrays[0], batch_size=self.batch_size, epochs=amount, shuffle=True, verbose=0,
                   callbacks=[progress.bar(batches, f"{self.title}, {amount} epochs", unit="batch")])
+
+
+class VAERecipe(EpochRecipe):
+    """A VAE of notebooks 07-08: trained in epochs on binarised images; samples are its Bernoulli means."""
+
+    latent_dim = 16
+
+    def training_data(self, dataset="mnist_sample"):
+        from genai_tf import datasets
+
+        return (datasets.load(dataset, "train", pixel_range=(0, 1), binarize=True)[0],)
 
     def extra_scores(self, model, images, dataset, seed, classifier):
         """The held-out ELBO in nats: binarised test images, one z sample."""

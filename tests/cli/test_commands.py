@@ -186,15 +186,14 @@ def _flag(argv, name):
     return int(argv[argv.index(name) + 1])
 
 
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory, evaluation_classifier):
-    """``small_run(model)``: the folder of a SMALL_RUNS train, sample (seeds 0 and 1) and evaluate, run on first use."""
+def _runs_on_first_use(tmp_path_factory, arguments):
+    """``run(model)``: the folder of a ``train model *arguments[model]``, sampled (seeds 0 and 1) and evaluated, run once."""
     runs = {}
 
     def run(model):
         if model not in runs:
             outdir = tmp_path_factory.mktemp(model) / "run"
-            assert cli.main(["train", model, *SMALL_RUNS[model], "--outdir", str(outdir)]) == 0
+            assert cli.main(["train", model, *arguments[model], "--outdir", str(outdir)]) == 0
             count = ["--num-samples", str(SMALL_RUN_SAMPLES)]
             for seed in ("0", "1"):
                 assert cli.main(["sample", model, "--outdir", str(outdir), *count, "--seed", seed]) == 0
@@ -203,6 +202,12 @@ def small_run(tmp_path_factory, evaluation_classifier):
         return runs[model]
 
     return run
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory, evaluation_classifier):
+    """``small_run(model)``: the folder of a SMALL_RUNS train, sample (seeds 0 and 1) and evaluate, run on first use."""
+    return _runs_on_first_use(tmp_path_factory, SMALL_RUNS)
 
 
 @pytest.mark.parametrize("model", SMALL_RUNS)
@@ -501,4 +506,69 @@ def test_the_default_run_folder_is_under_outputs(tmp_path, monkeypatch, capsys):
     assert cli.main(["sample", "conv_vae"]) == 1
     assert str(tmp_path / "cli" / "conv_vae") in capsys.readouterr().err
 
+
+
+
+# The exact-likelihood models of notebooks 14-15: no latent size, their own scores, an exact resume.
+LIKELIHOOD_RUN = ["--steps", "20", "--batch-size", "16", "--checkpoint-every", "5"]
+D_LN2 = 784 * math.log(2.0)
+
+
+@pytest.fixture(scope="module")
+def likelihood_run(tmp_path_factory, evaluation_classifier):
+    """``likelihood_run(model)``: an uninterrupted 20-step run, sampled (seeds 0 and 1) and evaluated, run on first use."""
+    return _runs_on_first_use(tmp_path_factory, {"pixelcnn": LIKELIHOOD_RUN, "realnvp": LIKELIHOOD_RUN})
+
+
+@pytest.mark.parametrize("model, offset", [("pixelcnn", 0.0), ("realnvp", 8.0)])
+def test_likelihood_run_logs_its_loss_in_nats_and_bits_per_dimension(model, offset, likelihood_run):
+    record = _json(likelihood_run(model) / "train_metrics.json")
+    assert record["status"] == "completed" and record["step"] == 20
+    assert record["settings"]["latent_dim"] is None and record["settings"]["steps_per_epoch"] == 4500 // 16
+    history = record["history"]
+    assert set(history) == {"step", "loss", "bits_per_dim"} and history["step"] == [5, 10, 15, 20]
+    # PixelCNN: bits/dim = NLL / (D ln 2). The flow's loss is -log p(y) on [0, 1)^D: 8 more bits per dimension.
+    assert history["bits_per_dim"] == pytest.approx([offset + loss / D_LN2 for loss in history["loss"]], rel=1e-5)
+    assert history["loss"][-1] < history["loss"][0]  # it learns
+
+
+def test_pixelcnn_run_samples_binary_images_and_scores_its_exact_held_out_nll(likelihood_run):
+    outdir = likelihood_run("pixelcnn")
+    images = np.load(outdir / "samples_seed0.npy")
+    assert images.shape == (SMALL_RUN_SAMPLES, 28, 28, 1) and set(np.unique(images)) <= {-1.0, 1.0}
+    assert np.any(images != np.load(outdir / "samples_seed1.npy"))
+    network, settings, _, _ = cli.restore("pixelcnn", outdir)
+    binary_test = datasets.load("mnist_sample", "test", pixel_range=(0, 1), binarize=True)[0]
+    reported = _json(outdir / "eval_metrics.json")["scores"]["model"]["held_out_nll_nats"]
+    assert reported == pytest.approx(-np.mean(network.log_prob(binary_test)), rel=1e-6)
+    config.set_seed(settings["seed"])
+    untrained = recipes.get("pixelcnn").build(seed=settings["seed"])
+    assert reported < -np.mean(untrained.log_prob(binary_test)) - 50   # 20 steps learn the empty background
+
+
+def test_flow_run_samples_images_and_scores_its_held_out_bits_per_dimension(likelihood_run):
+    outdir = likelihood_run("realnvp")
+    images = np.load(outdir / "samples_seed0.npy")
+    assert images.shape == (SMALL_RUN_SAMPLES, 28, 28, 1) and images.min() >= -1.0 and images.max() <= 1.0
+    assert np.abs(images - np.load(outdir / "samples_seed1.npy")).max() > 0.1
+    network, _, _, _ = cli.restore("realnvp", outdir)
+    test_images = np.round(datasets.load("mnist_sample", "test", pixel_range=(0, 255))[0])
+    reported = _json(outdir / "eval_metrics.json")["scores"]["model"]["held_out_bits_per_dim"]
+    assert reported == pytest.approx(float(np.mean(network.bits_per_dim(test_images, seed=0))), rel=1e-5)
+    assert reported < 8.0   # better than a uniform density on the 256 levels
+
+
+@pytest.mark.parametrize("model", ["pixelcnn", "realnvp"])
+def test_likelihood_run_resumes_exactly_after_ctrl_c(model, likelihood_run, tmp_path, monkeypatch):
+    straight = likelihood_run(model)
+    stopped = tmp_path / "stopped"
+    argv = ["train", model, *LIKELIHOOD_RUN, "--outdir", str(stopped)]
+    assert _train_with_ctrl_c_at(10, argv, monkeypatch) == 130
+    assert _json(stopped / "train_metrics.json")["step"] == 11
+    assert cli.main(["train", model, "--resume", "--outdir", str(stopped)]) == 0
+    record = _json(stopped / "train_metrics.json")
+    assert record["step"] == 20 and [s["status"] for s in record["sessions"]] == ["interrupted", "completed"]
+    assert record["history"]["loss"] == _json(straight / "train_metrics.json")["history"]["loss"]
+    # The flow's dequantisation noise comes from its seed generator: its state is in the checkpoint too.
+    _assert_same_checkpoints(stopped, straight)
 

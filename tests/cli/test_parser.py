@@ -44,7 +44,8 @@ def test_argument_problem_asks_the_recipe():
     "argv, message",
     [
         (["train", "vqvae"], "argument MODEL: invalid choice: 'vqvae' (choose from 'mlp_gan', 'dcgan', "
-         "'conditional_gan', 'wgan_gp', 'mlp_vae', 'conv_vae', 'char_gru', 'char_transformer', 'melody_gru')"),
+         "'conditional_gan', 'wgan_gp', 'mlp_vae', 'conv_vae', 'pixelcnn', 'realnvp', 'char_gru', 'char_transformer', "
+         "'melody_gru')"),
         (["evaluate", "gan"], "argument MODEL: invalid choice: 'gan'"),
         (["train", "dcgan", "--dataset", "cifar10"], "argument --dataset: invalid choice: 'cifar10' (choose from "
          "'mnist_sample', 'mnist', 'fashion_mnist', 'pydoc_topics', 'bach_chorales')"),
@@ -57,8 +58,11 @@ def test_argument_problem_asks_the_recipe():
         (["train", "char_gru", "--chorales", "5"], "argument --chorales: applies to melody_gru only, not to char_gru"),
         (["sample", "melody_gru", "--prompt", "C D E"], "argument --prompt: applies to char_gru, char_transformer only"),
         (["sample", "dcgan", "--top-k", "5"], "argument --top-k: applies to char_gru, char_transformer, melody_gru"),
-        (["sample", "conv_vae", "--temperature", "0.5"], "argument --temperature: applies to char_gru, "
-         "char_transformer, melody_gru only, not to conv_vae"),
+        (["sample", "conv_vae", "--temperature", "0.5"], "argument --temperature: applies to pixelcnn, realnvp, "
+         "char_gru, char_transformer, melody_gru only, not to conv_vae"),
+        (["train", "pixelcnn", "--latent-dim", "4"], "argument --latent-dim: applies to mlp_gan, dcgan, "
+         "conditional_gan, wgan_gp, mlp_vae, conv_vae only, not to pixelcnn"),
+        (["sample", "realnvp", "--temperature", "0"], "argument --temperature: must be in (0.0, inf). Received: 0.0"),
         (["sample", "char_gru", "--top-p", "1.5"], "argument --top-p: must be in (0.0, 1.0]. Received: 1.5"),
         (["sample", "char_gru", "--temperature", "0"],
          "argument --temperature: must be in (0.0, inf). Received: 0.0"),

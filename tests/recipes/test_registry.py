@@ -8,8 +8,8 @@ import pytest
 from genai_tf import recipes
 from genai_tf.recipes.base import Option, Recipe, RunData, StateMismatchError
 
-OFFERED = ("mlp_gan", "dcgan", "conditional_gan", "wgan_gp", "mlp_vae", "conv_vae", "char_gru", "char_transformer",
-           "melody_gru")
+OFFERED = ("mlp_gan", "dcgan", "conditional_gan", "wgan_gp", "mlp_vae", "conv_vae", "pixelcnn", "realnvp", "char_gru",
+           "char_transformer", "melody_gru")
 
 
 class Minimal(Recipe):
@@ -45,7 +45,8 @@ class Minimal(Recipe):
 def test_the_registry_lists_every_family_in_order():
     assert recipes.names(offered=True) == OFFERED
     assert recipes.names() == (*OFFERED, "evaluation_classifier")
-    assert recipes.families(offered=True) == ("image", "text", "music")
+    assert recipes.families(offered=True) == ("image", "likelihood", "text", "music")
+    assert recipes.names("likelihood") == ("pixelcnn", "realnvp")
     assert recipes.names("text") == ("char_gru", "char_transformer")
     assert recipes.datasets("char_gru") == ("pydoc_topics",)
     assert recipes.datasets(offered=True) == ("mnist_sample", "mnist", "fashion_mnist", "pydoc_topics", "bach_chorales")

@@ -30,6 +30,8 @@ REQUIRED_ERRATA = {
     "07_vae_elbo": {"E-000-2", "E-001-1", "E-001-3", "E-004-2", "E-004-4"},
     "11_evaluating_generative_models": {"E-002-3"},
     "13_tensorflow_addons_migration": {"E-000-7"},
+    "14_autoregressive_images": {"E-004-5"},
+    "15_normalizing_flows": {"E-004-5"},
 }
 
 

@@ -40,7 +40,6 @@ class LikelihoodRecipe(EpochRecipe):
         **model_kwargs: its arguments besides ``seed``.
     """
 
-    family = "likelihood"   # images too; notebook 11's table of image models (family "image") does not rank them yet
     options = (TEMPERATURE,)
     latent_dim = None
 
@@ -137,5 +136,5 @@ class FlowRecipe(LikelihoodRecipe):
 
 RECIPES = (
     PixelCNNRecipe("pixelcnn", "PixelCNN", "14_autoregressive_images", 20, "PixelCNN", quick_amount=1),
-    FlowRecipe("realnvp", "RealNVP flow", "15_normalizing_flows", 20, "build_image_flow", quick_amount=1),
+    FlowRecipe("realnvp", "RealNVP flow", "15_normalizing_flows", 12, "build_image_flow", quick_amount=1),
 )

@@ -7,7 +7,7 @@ Registration order is listing order (help texts, argparse choices).
 Example:
 >>> from genai_tf import recipes
 >>> recipes.names("image")
-('mlp_gan', 'dcgan', 'conditional_gan', 'wgan_gp', 'mlp_vae', 'conv_vae')
+('mlp_gan', 'dcgan', 'conditional_gan', 'wgan_gp', 'mlp_vae', 'conv_vae', 'pixelcnn', 'realnvp')
 >>> recipes.get("dcgan").notebook, recipes.get("dcgan").unit, recipes.get("dcgan").full_amount
 ('04_dcgan', 'steps', 7600)
 """

@@ -20,12 +20,13 @@ def outputs(tmp_path, monkeypatch):
 
 
 def test_the_likelihood_recipes_name_their_notebooks_and_train_in_epochs():
-    assert recipes.names("likelihood") == ("pixelcnn", "realnvp")
+    assert recipes.names("image")[-2:] == ("pixelcnn", "realnvp")   # notebook 11 ranks their samples too
     for key, notebook, cls in (("pixelcnn", "14_autoregressive_images", PixelCNN),
                                ("realnvp", "15_normalizing_flows", RealNVP)):
         recipe = recipes.get(key)
         assert recipe.notebook == notebook and recipe.unit == "epochs" and recipe.batch_size == 128
-        assert (recipe.full_amount, recipe.amount("quick")) == (20, 1)
+        # The flow's held-out bits/dim is lowest near 12 epochs and rises after (notebook 15's exercise 3).
+        assert (recipe.full_amount, recipe.amount("quick")) == ((20, 1) if key == "pixelcnn" else (12, 1))
         assert [option.name for option in recipe.options] == ["temperature"]
         model = recipe.build(seed=3)
         assert type(model) is cls and model.compiled and model.seed == 3

@@ -45,8 +45,8 @@ class Minimal(Recipe):
 def test_the_registry_lists_every_family_in_order():
     assert recipes.names(offered=True) == OFFERED
     assert recipes.names() == (*OFFERED, "evaluation_classifier")
-    assert recipes.families(offered=True) == ("image", "likelihood", "text", "music")
-    assert recipes.names("likelihood") == ("pixelcnn", "realnvp")
+    assert recipes.families(offered=True) == ("image", "text", "music")
+    assert recipes.names("image") == OFFERED[:8]   # notebook 11 ranks them all
     assert recipes.names("text") == ("char_gru", "char_transformer")
     assert recipes.datasets("char_gru") == ("pydoc_topics",)
     assert recipes.datasets(offered=True) == ("mnist_sample", "mnist", "fashion_mnist", "pydoc_topics", "bach_chorales")

@@ -43,9 +43,6 @@ class LikelihoodRecipe(EpochRecipe):
     options = (TEMPERATURE,)
     latent_dim = None
 
-    def __init__(self, name, title, notebook, full_amount, builder, quick_amount=1, **model_kwargs):
-        super().__init__(name, title, notebook, full_amount, builder, quick_amount=quick_amount, **model_kwargs)
-
     def build(self, latent_dim=None, seed=0):
         """A new, compiled model with its notebook's architecture and optimizer.
 
@@ -66,15 +63,6 @@ class LikelihoodRecipe(EpochRecipe):
     def compile(self, model):
         """The model's own default optimizer (Adam 1e-3; the flow clips gradients to a global norm of 100)."""
         model.compile()
-
-    def finish_settings(self, settings, target_steps):
-        return {**settings, "schedule_steps": None}
-
-    def run_model(self, settings, state):
-        from genai_tf.recipes.images import with_optimizer_slots
-
-        model = self.build(seed=settings["seed"])
-        return with_optimizer_slots(model, self.optimizers(model))
 
 
 class PixelCNNRecipe(LikelihoodRecipe):
